@@ -1,0 +1,130 @@
+// The one typed contract between the console and the core. The same method names and shapes
+// travel over Electron IPC (preload → main) and over HTTP (browser → `lifeline serve`).
+// This file is "common": it must not import Node or browser APIs.
+
+export type Locale = 'zh-CN' | 'en';
+
+export interface EmbedderFingerprint {
+  id: string;
+  version: string;
+  dimension: number;
+  normalization: 'l2' | 'none';
+}
+
+export interface AppInfo {
+  name: 'Lifeline';
+  version: string;
+  shell: 'electron' | 'server' | 'cli';
+  dataRoot: string;
+  /** Set when the data root is somewhere a reboot may empty (a temporary folder). */
+  dataRootWarning: string | null;
+}
+
+export interface ReadyState {
+  /** `initializing` while indexes and models load: a cold start is never a failure. */
+  status: 'initializing' | 'ready' | 'failed';
+  phase: string;
+  percent: number;
+  error?: string;
+}
+
+export interface KbSummary {
+  name: string;
+  description: string;
+  createdAt: string;
+  documents: number;
+  chunks: number;
+  embedder: EmbedderFingerprint;
+}
+
+export interface AskRequest {
+  question: string;
+  /** Restrict to one knowledge base; all knowledge bases when absent. */
+  kb?: string;
+  /** How many passages to cite at most (default 4). */
+  limit?: number;
+}
+
+export interface Citation {
+  /** 1-based marker as it appears in the answer text, e.g. [1]. */
+  n: number;
+  kb: string;
+  /** The file's name as ingested. */
+  document: string;
+  /** Human-readable location: heading, lines, page or row. */
+  location: string;
+  score: number;
+  chunkId: number;
+  /** The cited passage. */
+  passage: string;
+}
+
+export interface AskResponse {
+  answer: string;
+  /** False when the knowledge base does not cover the question; the answer then says so. */
+  covered: boolean;
+  citations: Citation[];
+  mode: 'extractive' | 'model';
+  tookMs: number;
+}
+
+export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+
+export interface JobRecord {
+  id: string;
+  kind: string;
+  title: string;
+  state: JobState;
+  done: number;
+  total: number;
+  bytesDone: number;
+  bytesTotal: number;
+  /** Estimated milliseconds left, when it can be estimated. */
+  etaMs: number | null;
+  message: string;
+  startedAt: string;
+  finishedAt: string | null;
+  error: string | null;
+}
+
+/** Every call: request and response shapes, by method name. */
+export interface ApiMethods {
+  'app.info': { req: Record<string, never>; res: AppInfo };
+  'app.ready': { req: Record<string, never>; res: ReadyState };
+  'kb.list': { req: Record<string, never>; res: KbSummary[] };
+  ask: { req: AskRequest; res: AskResponse };
+  'jobs.list': { req: Record<string, never>; res: JobRecord[] };
+  'jobs.cancel': { req: { id: string }; res: { cancelled: boolean } };
+}
+
+export type ApiMethod = keyof ApiMethods;
+export type ApiRequest<M extends ApiMethod> = ApiMethods[M]['req'];
+export type ApiResponse<M extends ApiMethod> = ApiMethods[M]['res'];
+
+/** The allow-list the preload and the HTTP server check every call against. */
+export const API_METHODS: readonly ApiMethod[] = ['app.info', 'app.ready', 'kb.list', 'ask', 'jobs.list', 'jobs.cancel'];
+
+export function isApiMethod(name: unknown): name is ApiMethod {
+  return typeof name === 'string' && (API_METHODS as readonly string[]).includes(name);
+}
+
+/** Events pushed from the core to the console. */
+export type ApiEvent = { type: 'job'; job: JobRecord } | { type: 'ready'; ready: ReadyState };
+
+/** A failed call: the message is for the operator, the code for programs. */
+export interface ApiErrorBody {
+  error: { code: string; message: string };
+}
+
+// IPC channel names (Electron). The HTTP server uses POST /api/<method> and GET /api/events.
+export const IPC_INVOKE = 'lifeline:invoke';
+export const IPC_EVENT = 'lifeline:event';
+
+/** What the preload exposes as `window.lifeline`. */
+export interface PreloadBridge {
+  invoke<M extends ApiMethod>(method: M, request: ApiRequest<M>): Promise<ApiResponse<M>>;
+  onEvent(listener: (event: ApiEvent) => void): () => void;
+}
+
+/** What an IPC call resolves to; the preload turns `ok: false` into a rejected promise. */
+export type ApiResult<T = unknown> = { ok: true; value: T } | ({ ok: false } & ApiErrorBody);

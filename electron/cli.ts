@@ -1,0 +1,201 @@
+// `lifeline <command> [--data DIR] [--json]` — the stable command line (DESIGN.md "The CLI").
+// Exit status: 0 ok, 1 problems found, 2 usage or operational error (message on stderr).
+import fs from 'node:fs';
+import { UserError } from './api/handlers.js';
+import { type LifelineApp, openLifeline } from './core/app.js';
+import { KnowledgeService } from './core/kb/knowledge.js';
+import { startServer } from './server.js';
+
+export const EXIT_OK = 0;
+export const EXIT_PROBLEMS = 1;
+export const EXIT_ERROR = 2;
+
+interface Parsed {
+  positional: string[];
+  flags: Map<string, string | true>;
+}
+
+const VALUE_FLAGS = new Set(['--data', '--kb', '--port', '--host', '--description', '--limit', '--token-file']);
+const BOOL_FLAGS = new Set(['--json', '--help', '-h', '--no-demo', '--yes']);
+
+class UsageError extends Error {}
+
+export function parseArgs(argv: readonly string[]): Parsed {
+  const positional: string[] = [];
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      positional.push(...argv.slice(i + 1));
+      break;
+    }
+    if (a.startsWith('-')) {
+      const eq = a.indexOf('=');
+      const name = eq > 0 ? a.slice(0, eq) : a;
+      if (VALUE_FLAGS.has(name)) {
+        const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
+        if (v === undefined || v === '') throw new UsageError(`${name} needs a value`);
+        flags.set(name, v);
+      } else if (BOOL_FLAGS.has(name) && eq < 0) flags.set(name, true);
+      else throw new UsageError(`unknown option ${a}`);
+    } else positional.push(a);
+  }
+  return { positional, flags };
+}
+
+const HELP = `Lifeline — offline knowledge-base Q&A and guided recovery
+
+Usage: lifeline <command> [options]
+
+Commands:
+  serve [--port N] [--host 127.0.0.1]   serve the console on loopback; prints the address with its token
+  ask "question" [--kb NAME] [--limit N] answer from the knowledge bases, with citations
+  kb list                               list knowledge bases
+  kb create NAME [--description TEXT]   create a knowledge base
+  ingest <files or folders> --kb NAME   add or update documents (txt, md, csv)
+  version                               print the version
+
+Options for every command:
+  --data DIR   data root (default: $LIFELINE_HOME or ~/.local/share/lifeline)
+  --json       one JSON document on stdout
+  --no-demo    do not create the demo knowledge base in a fresh data root
+
+Exit status: 0 ok, 1 problems found, 2 usage or operational error.`;
+
+type Out = { json: boolean; print(human: string, data: unknown): void };
+
+export async function runCli(argv: readonly string[]): Promise<number> {
+  let parsed: Parsed;
+  try {
+    parsed = parseArgs(argv);
+  } catch (err) {
+    process.stderr.write(`lifeline: ${(err as Error).message}\n\n${HELP}\n`);
+    return EXIT_ERROR;
+  }
+  const { positional, flags } = parsed;
+  const [command, ...rest] = positional;
+  if (!command || flags.has('--help') || flags.has('-h') || command === 'help') {
+    process.stdout.write(HELP + '\n');
+    return command || flags.has('--help') || flags.has('-h') ? EXIT_OK : EXIT_ERROR;
+  }
+  const out: Out = {
+    json: flags.has('--json'),
+    print(human, data) {
+      process.stdout.write(this.json ? JSON.stringify(data, null, 2) + '\n' : human.endsWith('\n') ? human : human + '\n');
+    },
+  };
+  const str = (name: string) => (typeof flags.get(name) === 'string' ? (flags.get(name) as string) : undefined);
+  const open = () => openLifeline({ dataDir: str('--data'), shell: 'cli', seedDemo: !flags.has('--no-demo') });
+
+  try {
+    switch (command) {
+      case 'version':
+        out.print(`lifeline ${(await import('./core/util/appRoot.js')).appVersion()}`, { version: (await import('./core/util/appRoot.js')).appVersion() });
+        return EXIT_OK;
+      case 'serve':
+        return await serve(str, flags);
+      case 'ask': {
+        const question = rest.join(' ').trim();
+        if (!question) throw new UsageError('ask needs a question, e.g. lifeline ask "如何请假？"');
+        return await withApp(open, async (app) => {
+          const limit = str('--limit') ? Number(str('--limit')) : undefined;
+          const r = await app.knowledge.ask({ question, kb: str('--kb'), limit });
+          const human = [r.answer, '', ...r.citations.map((c) => `[${c.n}] ${c.kb} / ${c.document} — ${c.location} (score ${c.score})`)].join('\n');
+          out.print(human, { answer: r.answer, covered: r.covered, citations: r.citations.map(({ passage: _p, ...c }) => c), mode: r.mode, tookMs: r.tookMs });
+          return EXIT_OK;
+        });
+      }
+      case 'kb':
+        return await withApp(open, async (app) => {
+          const [sub, name] = rest;
+          if (sub === 'list' || sub === undefined) {
+            const kbs = app.knowledge.listKbs();
+            out.print(kbs.map((k) => `${k.name}\t${k.documents} documents\t${k.chunks} chunks\t${k.embedder.id}/${k.embedder.dimension}\t${k.description}`).join('\n') || '(no knowledge bases)', kbs);
+            return EXIT_OK;
+          }
+          if (sub === 'create') {
+            if (!name) throw new UsageError('kb create needs a name');
+            const kb = app.knowledge.createKb(name, str('--description') ?? '');
+            out.print(`created knowledge base "${kb.name}"`, kb);
+            return EXIT_OK;
+          }
+          throw new UsageError(`unknown kb command "${sub}" (list, create)`);
+        });
+      case 'ingest': {
+        const kb = str('--kb');
+        if (!kb) throw new UsageError('ingest needs --kb NAME');
+        if (rest.length === 0) throw new UsageError('ingest needs files or folders');
+        const inputs = KnowledgeService.collectInputs(rest);
+        return await withApp(open, async (app) => {
+          const stopProgress = showProgress(app);
+          const report = await app.jobs
+            .run('ingest', `Ingest into ${kb}`, (ctx) => app.knowledge.ingest(kb, inputs, ctx))
+            .finally(stopProgress);
+          const human = [
+            ...report.files.map((f) => `${f.status.padEnd(9)} ${f.document}${f.status === 'failed' ? ` — ${f.error}` : ` (${f.chunks} chunks)`}`),
+            `${report.added} added, ${report.updated} updated, ${report.unchanged} unchanged, ${report.failed} failed`,
+          ].join('\n');
+          out.print(human, report);
+          return report.failed > 0 ? EXIT_PROBLEMS : EXIT_OK;
+        });
+      }
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`lifeline: ${err.message}\n(see lifeline --help)\n`);
+      return EXIT_ERROR;
+    }
+    const message = err instanceof UserError || err instanceof Error ? err.message : String(err);
+    if (out.json) process.stdout.write(JSON.stringify({ error: { code: err instanceof UserError ? err.code : 'error', message } }) + '\n');
+    process.stderr.write(`lifeline: ${message}\n`);
+    return EXIT_ERROR;
+  }
+}
+
+async function withApp(open: () => Promise<LifelineApp>, fn: (app: LifelineApp) => Promise<number>): Promise<number> {
+  const app = await open();
+  if (app.info.dataRootWarning) process.stderr.write(`lifeline: warning: ${app.info.dataRootWarning}\n`);
+  try {
+    return await fn(app);
+  } finally {
+    await app.close();
+  }
+}
+
+async function serve(str: (n: string) => string | undefined, flags: Map<string, string | true>): Promise<number> {
+  const port = str('--port') ? Number(str('--port')) : 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${str('--port')} is not a port number`);
+  const app = await openLifeline({ dataDir: str('--data'), shell: 'server', seedDemo: !flags.has('--no-demo'), background: true });
+  if (app.info.dataRootWarning) process.stderr.write(`lifeline: warning: ${app.info.dataRootWarning}\n`);
+  const server = await startServer(app, { host: str('--host'), port });
+  const tokenFile = str('--token-file');
+  if (tokenFile) fs.writeFileSync(tokenFile, server.token + '\n', { mode: 0o600 });
+  if (flags.has('--json')) process.stdout.write(JSON.stringify({ url: server.url, consoleUrl: server.consoleUrl, port: server.port, token: server.token, dataRoot: app.info.dataRoot }) + '\n');
+  else {
+    process.stdout.write(`Lifeline console (data: ${app.info.dataRoot})\n  open: ${server.consoleUrl}\n  (this address holds the per-launch token; anyone on this machine with it can use the console)\n`);
+  }
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await server.close();
+  await app.close();
+  return EXIT_OK;
+}
+
+/** Job progress on stderr when it is a terminal (stdout stays clean for --json). */
+function showProgress(app: LifelineApp): () => void {
+  if (!process.stderr.isTTY) return () => undefined;
+  const off = app.jobs.onUpdate((j) => {
+    const pct = j.total > 0 ? Math.floor((100 * j.done) / j.total) : 0;
+    const eta = j.etaMs !== null ? `, about ${Math.ceil(j.etaMs / 1000)} s left` : '';
+    process.stderr.write(`\r${j.title}: ${j.done}/${j.total} (${pct}%${eta}) ${j.message.slice(0, 40).padEnd(40)}`);
+  });
+  return () => {
+    off();
+    process.stderr.write('\n');
+  };
+}

@@ -1,0 +1,127 @@
+// The catalog: the source of truth with the original documents (DESIGN.md invariant 1).
+// SQLite in WAL mode with synchronous=FULL and foreign keys on. Paths stored here are always
+// relative to the data root (invariant 7).
+import Database from 'better-sqlite3';
+
+export type Db = Database.Database;
+
+const MIGRATIONS: string[] = [
+  // 1: knowledge bases, documents, chunks, full-text index, vector segments, jobs.
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE kb (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    description TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    embedder_id TEXT NOT NULL,
+    embedder_version TEXT NOT NULL,
+    embedder_dim INTEGER NOT NULL,
+    embedder_norm TEXT NOT NULL,
+    deleted_at TEXT
+  );
+  CREATE TABLE document (
+    id INTEGER PRIMARY KEY,
+    kb_id INTEGER NOT NULL REFERENCES kb(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    blob_sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    format TEXT NOT NULL,
+    ingested_at TEXT NOT NULL,
+    UNIQUE (kb_id, name)
+  );
+  CREATE TABLE chunk (
+    id INTEGER PRIMARY KEY,
+    kb_id INTEGER NOT NULL REFERENCES kb(id) ON DELETE CASCADE,
+    document_id INTEGER NOT NULL REFERENCES document(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    heading TEXT NOT NULL DEFAULT '',
+    char_start INTEGER NOT NULL,
+    char_end INTEGER NOT NULL,
+    line_start INTEGER,
+    line_end INTEGER,
+    page INTEGER,
+    row INTEGER
+  );
+  CREATE INDEX chunk_document ON chunk(document_id);
+  CREATE INDEX chunk_kb ON chunk(kb_id);
+  CREATE VIRTUAL TABLE chunk_fts USING fts5(text, content='chunk', content_rowid='id', tokenize='trigram');
+  CREATE TRIGGER chunk_ai AFTER INSERT ON chunk BEGIN
+    INSERT INTO chunk_fts(rowid, text) VALUES (new.id, new.text);
+  END;
+  CREATE TRIGGER chunk_ad AFTER DELETE ON chunk BEGIN
+    INSERT INTO chunk_fts(chunk_fts, rowid, text) VALUES ('delete', old.id, old.text);
+  END;
+  CREATE TABLE segment (
+    id INTEGER PRIMARY KEY,
+    kb_id INTEGER NOT NULL REFERENCES kb(id) ON DELETE CASCADE,
+    file TEXT NOT NULL UNIQUE,
+    sha256 TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    dimension INTEGER NOT NULL,
+    vectors INTEGER NOT NULL,
+    metric TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE segment_row (
+    segment_id INTEGER NOT NULL REFERENCES segment(id) ON DELETE CASCADE,
+    row INTEGER NOT NULL,
+    chunk_id INTEGER NOT NULL,
+    PRIMARY KEY (segment_id, row)
+  ) WITHOUT ROWID;
+  CREATE INDEX segment_row_chunk ON segment_row(chunk_id);
+  CREATE TABLE job (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    title TEXT NOT NULL,
+    state TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    progress TEXT NOT NULL DEFAULT '{}',
+    error TEXT
+  );
+  `,
+];
+
+export function openCatalog(file: string, options: { readonly?: boolean } = {}): Db {
+  const db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+  try {
+    if (!options.readonly) db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    if (!options.readonly) migrate(db);
+  } catch (err) {
+    db.close();
+    const e = err as Error & { code?: string };
+    if (e.code === 'SQLITE_NOTADB' || e.code === 'SQLITE_CORRUPT') {
+      throw new Error(`${file}: the catalog is damaged (${e.message}); it cannot be rebuilt — restore it from a backup`);
+    }
+    throw new Error(`${file}: ${e.message}`);
+  }
+  return db;
+}
+
+function migrate(db: Db): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+
+export function getMeta(db: Db, key: string): string | null {
+  const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+  return row?.value ?? null;
+}
+
+export function setMeta(db: Db, key: string, value: string): void {
+  db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+}
+
+export function nowIso(): string {
+  return new Date().toISOString();
+}

@@ -1,0 +1,73 @@
+// Immutable vector segments per knowledge base (DESIGN.md "Vectors"): a FAISS flat index file
+// named by its sha256 under segments/, listed in the catalog with its hash, loaded natively by
+// faiss-node. The catalog's segment_row table maps each row to its chunk.
+import fs from 'node:fs';
+import path from 'node:path';
+import faissNode from 'faiss-node';
+import { writeFileAtomic } from '../store/atomic.js';
+import { sha256 } from '../util/hash.js';
+import { decodeFlatHeader, encodeFlatIndex, type FlatHeader, type Metric } from './faissFormat.js';
+
+export type FaissIndex = InstanceType<typeof faissNode.Index>;
+
+export interface WrittenSegment {
+  /** Relative to the data root, e.g. segments/<sha256>.faiss */
+  file: string;
+  sha256: string;
+  bytes: number;
+  dimension: number;
+  vectors: number;
+  metric: Metric;
+}
+
+export function writeSegment(dataRoot: string, vectors: Float32Array, dimension: number, metric: Metric = 'ip'): WrittenSegment {
+  const parts = encodeFlatIndex(vectors, dimension, metric);
+  const bytes = Buffer.concat(parts);
+  const hash = sha256(bytes);
+  const file = path.posix.join('segments', `${hash}.faiss`);
+  const abs = path.join(dataRoot, file);
+  if (!fs.existsSync(abs)) writeFileAtomic(abs, bytes);
+  return { file, sha256: hash, bytes: bytes.byteLength, dimension, vectors: vectors.length / dimension, metric };
+}
+
+export class SegmentError extends Error {
+  constructor(
+    readonly file: string,
+    readonly code: 'missing' | 'checksum' | 'header' | 'load',
+    message: string,
+  ) {
+    super(`${file}: ${message}`);
+    this.name = 'SegmentError';
+  }
+}
+
+export interface LoadedSegment {
+  header: FlatHeader;
+  index: FaissIndex;
+  bytes: Buffer;
+}
+
+/** Reads a segment once, checks its sha256 and header, and loads it into FAISS. */
+export function loadSegment(dataRoot: string, file: string, expectedSha256: string): LoadedSegment {
+  const abs = path.join(dataRoot, file);
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(abs);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new SegmentError(file, 'missing', e.code === 'ENOENT' ? 'the segment file is missing' : e.message);
+  }
+  const actual = sha256(bytes);
+  if (actual !== expectedSha256) throw new SegmentError(file, 'checksum', `sha256 is ${actual.slice(0, 12)}…, the catalog records ${expectedSha256.slice(0, 12)}…`);
+  let header: FlatHeader;
+  try {
+    header = decodeFlatHeader(bytes);
+  } catch (err) {
+    throw new SegmentError(file, 'header', (err as Error).message);
+  }
+  try {
+    return { header, index: faissNode.Index.fromBuffer(bytes), bytes };
+  } catch (err) {
+    throw new SegmentError(file, 'load', `FAISS could not load it: ${(err as Error).message}`);
+  }
+}
