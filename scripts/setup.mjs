@@ -36,6 +36,7 @@ const DEBIAN_PACKAGES = {
   python3: 'node-gyp',
   chromium: 'end-to-end tests of the console in headless Chromium',
   age: 'interoperability tests: the standard age tool decrypts backups',
+  'fonts-wqy-microhei': 'Chinese glyphs in the console screenshots taken by the end-to-end tests',
 };
 
 function log(msg) {

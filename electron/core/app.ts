@@ -56,10 +56,14 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
   const info: AppInfo = { name: 'Lifeline', version: appVersion(), shell: options.shell, dataRoot: root, dataRootWarning: temporaryLocationWarning(root) };
 
   const startUp = async () => {
-    if ((options.seedDemo ?? true) && getMeta(db, 'demo_seeded') === null) {
-      setState({ status: 'initializing', phase: 'creating the demo knowledge base', percent: 10 });
-      await seedDemo(knowledge, jobs);
-      setMeta(db, 'demo_seeded', new Date().toISOString());
+    // Only a brand-new data root gets the demo; a root whose first use declined it (--no-demo)
+    // or that already holds knowledge bases never does.
+    if (getMeta(db, 'demo_seeded') === null && knowledge.listKbs().length === 0) {
+      if (options.seedDemo ?? true) {
+        setState({ status: 'initializing', phase: 'creating the demo knowledge base', percent: 10 });
+        await seedDemo(knowledge, jobs);
+        setMeta(db, 'demo_seeded', new Date().toISOString());
+      } else setMeta(db, 'demo_seeded', 'declined');
     }
     setState({ status: 'initializing', phase: 'loading indexes', percent: 50 });
     knowledge.warmUp((done, total) => setState({ status: 'initializing', phase: 'loading indexes', percent: 50 + Math.round((50 * done) / Math.max(total, 1)) - 1 }));
