@@ -52,7 +52,15 @@ Commands:
   ask "question" [--kb NAME] [--limit N] answer from the knowledge bases, with citations
   kb list                               list knowledge bases
   kb create NAME [--description TEXT]   create a knowledge base
-  ingest <files or folders> --kb NAME   add or update documents (txt, md, csv)
+  kb rename NAME NEW_NAME               rename a knowledge base
+  kb delete NAME [--yes]                delete (recoverable: kb undelete) — asks to type the name unless --yes
+  kb deleted                            list deleted knowledge bases
+  kb undelete NAME                      bring a deleted knowledge base back
+  kb purge NAME [--yes]                 remove a deleted knowledge base for good
+  kb documents NAME                     list a knowledge base's documents
+  kb remove-document NAME DOCUMENT      delete one document from every index
+  kb compact NAME                       rewrite vector segments without deleted rows
+  ingest <files or folders> --kb NAME   add or update documents (txt md csv html pdf docx xlsx jsonl)
   version                               print the version
 
 Options for every command:
@@ -85,7 +93,16 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     },
   };
   const str = (name: string) => (typeof flags.get(name) === 'string' ? (flags.get(name) as string) : undefined);
-  const open = () => openLifeline({ dataDir: str('--data'), shell: 'cli', seedDemo: !flags.has('--no-demo') });
+  const openAs = (access: 'read' | 'write') => () => openLifeline({ dataDir: str('--data'), shell: 'cli', seedDemo: !flags.has('--no-demo'), access, command: `lifeline ${command}` });
+  const open = openAs('write');
+  const confirmed = async (what: string, name: string) => {
+    if (flags.has('--yes')) return name;
+    if (!process.stdin.isTTY) throw new UsageError(`${what} "${name}" needs confirmation: add --yes`);
+    const rl = (await import('node:readline/promises')).createInterface({ input: process.stdin, output: process.stderr });
+    const answer = await rl.question(`Type the knowledge base name to ${what} it (${name}): `);
+    rl.close();
+    return answer.trim();
+  };
 
   try {
     switch (command) {
@@ -97,7 +114,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       case 'ask': {
         const question = rest.join(' ').trim();
         if (!question) throw new UsageError('ask needs a question, e.g. lifeline ask "如何请假？"');
-        return await withApp(open, async (app) => {
+        return await withApp(openAs('read'), async (app) => {
           const limit = str('--limit') ? Number(str('--limit')) : undefined;
           const r = await app.knowledge.ask({ question, kb: str('--kb'), limit });
           const human = [r.answer, '', ...r.citations.map((c) => `[${c.n}] ${c.kb} / ${c.document} — ${c.location} (score ${c.score})`)].join('\n');
@@ -105,22 +122,69 @@ export async function runCli(argv: readonly string[]): Promise<number> {
           return EXIT_OK;
         });
       }
-      case 'kb':
-        return await withApp(open, async (app) => {
-          const [sub, name] = rest;
-          if (sub === 'list' || sub === undefined) {
-            const kbs = app.knowledge.listKbs();
-            out.print(kbs.map((k) => `${k.name}\t${k.documents} documents\t${k.chunks} chunks\t${k.embedder.id}/${k.embedder.dimension}\t${k.description}`).join('\n') || '(no knowledge bases)', kbs);
-            return EXIT_OK;
+      case 'kb': {
+        const [sub = 'list', name, extra] = rest;
+        const needName = () => {
+          if (!name) throw new UsageError(`kb ${sub} needs a knowledge base name`);
+          return name;
+        };
+        return await withApp(openAs(sub === 'list' || sub === 'documents' || sub === 'deleted' ? 'read' : 'write'), async (app) => {
+          const k = app.knowledge;
+          switch (sub) {
+            case 'list': {
+              const kbs = k.listKbs();
+              out.print(kbs.map((x) => `${x.name}\t${x.documents} documents\t${x.chunks} chunks\t${x.embedder.id}/${x.embedder.dimension}\t${x.description}`).join('\n') || '(no knowledge bases)', kbs);
+              return EXIT_OK;
+            }
+            case 'create': {
+              const kb = k.createKb(needName(), str('--description') ?? '');
+              out.print(`created knowledge base "${kb.name}"`, kb);
+              return EXIT_OK;
+            }
+            case 'rename': {
+              if (!extra) throw new UsageError('kb rename needs NAME NEW_NAME');
+              const kb = k.renameKb(needName(), extra);
+              out.print(`renamed "${name}" to "${kb.name}"`, kb);
+              return EXIT_OK;
+            }
+            case 'delete':
+              k.deleteKb(needName(), await confirmed('delete', needName()));
+              out.print(`deleted knowledge base "${name}" (recoverable: lifeline kb undelete ${JSON.stringify(name)})`, { deleted: name });
+              return EXIT_OK;
+            case 'deleted': {
+              const list = k.deletedKbs();
+              out.print(list.map((d) => `${d.name}\tdeleted ${d.deletedAt}\t${d.documents} documents`).join('\n') || '(none)', list);
+              return EXIT_OK;
+            }
+            case 'undelete': {
+              const kb = k.undeleteKb(needName());
+              out.print(`restored knowledge base "${kb.name}"`, kb);
+              return EXIT_OK;
+            }
+            case 'purge':
+              k.purgeKb(needName(), await confirmed('purge', needName()));
+              out.print(`purged knowledge base "${name}"`, { purged: name });
+              return EXIT_OK;
+            case 'documents': {
+              const docs = k.documents(needName());
+              out.print(docs.map((d) => `${d.name}\t${d.format}\t${d.bytes} bytes\t${d.chunks} chunks\t${d.ingestedAt}`).join('\n') || '(no documents)', docs);
+              return EXIT_OK;
+            }
+            case 'remove-document':
+              if (!extra) throw new UsageError('kb remove-document needs NAME DOCUMENT');
+              k.deleteDocument(needName(), extra);
+              out.print(`removed "${extra}" from "${name}"`, { deleted: extra });
+              return EXIT_OK;
+            case 'compact': {
+              const r = await app.jobs.run('compact', `Compact ${name}`, async (ctx) => k.compact(needName(), ctx));
+              out.print(`segments ${r.segmentsBefore} → ${r.segmentsAfter}, ${r.vectors} vectors kept, ${r.tombstonesDropped} deleted rows dropped`, r);
+              return EXIT_OK;
+            }
+            default:
+              throw new UsageError(`unknown kb command "${sub}"`);
           }
-          if (sub === 'create') {
-            if (!name) throw new UsageError('kb create needs a name');
-            const kb = app.knowledge.createKb(name, str('--description') ?? '');
-            out.print(`created knowledge base "${kb.name}"`, kb);
-            return EXIT_OK;
-          }
-          throw new UsageError(`unknown kb command "${sub}" (list, create)`);
         });
+      }
       case 'ingest': {
         const kb = str('--kb');
         if (!kb) throw new UsageError('ingest needs --kb NAME');

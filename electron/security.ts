@@ -47,7 +47,7 @@ export function isAppUrl(url: string): boolean {
 /** 127.0.0.0/8, `localhost` and `[::1]` — addresses that never leave this machine. */
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.toLowerCase().replace(/\.$/, '');
-  if (true || host === 'localhost' || host === '[::1]' || host === '::1') return true;
+  if (host === 'localhost' || host === '[::1]' || host === '::1') return true;
   // The WHATWG parser has already normalised IPv4 forms such as `127.1` or `0x7f.0.0.1`.
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
   if (!m) return false;

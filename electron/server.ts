@@ -31,6 +31,8 @@ export interface RunningServer {
 }
 
 const MAX_BODY = 1 << 20;
+/** kb.upload carries a document as base64: 64 MiB of file is about 86 MiB of JSON. */
+const MAX_UPLOAD_BODY = 90 << 20;
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -98,13 +100,13 @@ export async function startServer(app: LifelineApp, options: ServeOptions = {}):
       if (!isApiMethod(method)) return sendJson(res, 404, { error: { code: 'unknown-method', message: `unknown API method: ${method}` } });
       let body: unknown;
       try {
-        body = await readJson(req);
+        body = await readJson(req, method === 'kb.upload' ? MAX_UPLOAD_BODY : MAX_BODY);
       } catch (err) {
         return sendJson(res, 400, { error: { code: 'bad-request', message: (err as Error).message } });
       }
       const result = await callApi(app.handlers, method, body);
       if (result.ok) return sendJson(res, 200, result.value);
-      const status = result.error.code === 'internal' ? 500 : result.error.code === 'not-ready' ? 503 : 400;
+      const status = ERROR_STATUS[result.error.code] ?? 400;
       return sendJson(res, status, { error: result.error });
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: { code: 'method-not-allowed', message: 'read-only' } });
@@ -170,6 +172,8 @@ export async function startServer(app: LifelineApp, options: ServeOptions = {}):
   };
 }
 
+const ERROR_STATUS: Record<string, number> = { internal: 500, 'not-ready': 503, 'data-root-busy': 409, 'read-only': 409, 'no-such-kb': 404, 'no-such-document': 404 };
+
 function setCommonHeaders(res: http.ServerResponse): void {
   res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
   res.setHeader('X-Content-Type-Options', 'nosniff');
@@ -185,14 +189,14 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown): void
   res.end(data);
 }
 
-async function readJson(req: http.IncomingMessage): Promise<unknown> {
+async function readJson(req: http.IncomingMessage, maxBody: number): Promise<unknown> {
   const type = req.headers['content-type'] ?? '';
   if (!/^application\/json\b/.test(type)) throw new Error('send the request as application/json');
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req) {
     size += (c as Buffer).length;
-    if (size > MAX_BODY) throw new Error(`request body larger than ${MAX_BODY} bytes`);
+    if (size > maxBody) throw new Error(`request body larger than ${maxBody} bytes`);
     chunks.push(c as Buffer);
   }
   const text = Buffer.concat(chunks).toString('utf8');

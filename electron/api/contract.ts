@@ -41,8 +41,12 @@ export interface AskRequest {
   question: string;
   /** Restrict to one knowledge base; all knowledge bases when absent. */
   kb?: string;
+  /** Restrict to these documents of the knowledge base (names as ingested). */
+  documents?: string[];
   /** How many passages to cite at most (default 4). */
   limit?: number;
+  /** Client-chosen id for streaming (`answer.delta` events) and cancellation (`ask.cancel`). */
+  streamId?: string;
 }
 
 export interface Citation {
@@ -65,6 +69,10 @@ export interface AskResponse {
   covered: boolean;
   citations: Citation[];
   mode: 'extractive' | 'model';
+  /** The chat model's file name when mode is 'model'. */
+  model?: string;
+  /** True when the operator stopped the generation; `answer` holds what was produced. */
+  cancelled?: boolean;
   tookMs: number;
 }
 
@@ -87,12 +95,79 @@ export interface JobRecord {
   error: string | null;
 }
 
+export interface DocumentSummary {
+  kb: string;
+  /** The file's name as ingested (relative path inside the folder it came from). */
+  name: string;
+  format: string;
+  bytes: number;
+  chunks: number;
+  sha256: string;
+  ingestedAt: string;
+}
+
+export interface DeletedKbSummary {
+  name: string;
+  deletedAt: string;
+  documents: number;
+}
+
+export type IngestStatus = 'added' | 'updated' | 'unchanged' | 'failed';
+
+export interface IngestFileResult {
+  document: string;
+  status: IngestStatus;
+  chunks: number;
+  error?: string;
+}
+
+export interface IngestReport {
+  kb: string;
+  files: IngestFileResult[];
+  added: number;
+  updated: number;
+  unchanged: number;
+  failed: number;
+}
+
+export interface ModelSummary {
+  /** Path relative to the data root's models/ folder. */
+  name: string;
+  bytes: number;
+  sha256: string;
+  kind: 'embedding' | 'chat' | 'unknown';
+  architecture: string | null;
+  error?: string;
+}
+
 /** Every call: request and response shapes, by method name. */
 export interface ApiMethods {
   'app.info': { req: Record<string, never>; res: AppInfo };
   'app.ready': { req: Record<string, never>; res: ReadyState };
   'kb.list': { req: Record<string, never>; res: KbSummary[] };
+  'kb.create': { req: { name: string; description?: string }; res: KbSummary };
+  'kb.rename': { req: { name: string; newName: string }; res: KbSummary };
+  /** Soft delete: recoverable with kb.undelete until purged. `confirm` must repeat the name. */
+  'kb.delete': { req: { name: string; confirm: string }; res: { deleted: string } };
+  'kb.deleted': { req: Record<string, never>; res: DeletedKbSummary[] };
+  'kb.undelete': { req: { name: string }; res: KbSummary };
+  'kb.purge': { req: { name: string; confirm: string }; res: { purged: string } };
+  'kb.documents': { req: { kb: string }; res: DocumentSummary[] };
+  'kb.deleteDocument': { req: { kb: string; document: string }; res: { deleted: string } };
+  /** Starts a compaction job (rewrites segments without deleted rows); resolves when done. */
+  'kb.compact': { req: { kb: string }; res: { segmentsBefore: number; segmentsAfter: number; vectors: number } };
+  /**
+   * One uploaded file (the console's drag and drop): its bytes as base64, at most 64 MiB.
+   * Ingested at once as a job; the result says added/updated/unchanged/failed and why.
+   */
+  'kb.upload': { req: { kb: string; name: string; dataBase64: string }; res: IngestFileResult };
+  /**
+   * Answers a question. With `streamId`, partial answer text is pushed as `answer.delta`
+   * events while a model generates; `ask.cancel` with the same id stops it.
+   */
   ask: { req: AskRequest; res: AskResponse };
+  'ask.cancel': { req: { streamId: string }; res: { cancelled: boolean } };
+  'models.list': { req: Record<string, never>; res: ModelSummary[] };
   'jobs.list': { req: Record<string, never>; res: JobRecord[] };
   'jobs.cancel': { req: { id: string }; res: { cancelled: boolean } };
 }
@@ -102,14 +177,37 @@ export type ApiRequest<M extends ApiMethod> = ApiMethods[M]['req'];
 export type ApiResponse<M extends ApiMethod> = ApiMethods[M]['res'];
 
 /** The allow-list the preload and the HTTP server check every call against. */
-export const API_METHODS: readonly ApiMethod[] = ['app.info', 'app.ready', 'kb.list', 'ask', 'jobs.list', 'jobs.cancel'];
+export const API_METHODS: readonly ApiMethod[] = [
+  'app.info',
+  'app.ready',
+  'kb.list',
+  'kb.create',
+  'kb.rename',
+  'kb.delete',
+  'kb.deleted',
+  'kb.undelete',
+  'kb.purge',
+  'kb.documents',
+  'kb.deleteDocument',
+  'kb.compact',
+  'kb.upload',
+  'ask',
+  'ask.cancel',
+  'models.list',
+  'jobs.list',
+  'jobs.cancel',
+];
 
 export function isApiMethod(name: unknown): name is ApiMethod {
   return typeof name === 'string' && (API_METHODS as readonly string[]).includes(name);
 }
 
 /** Events pushed from the core to the console. */
-export type ApiEvent = { type: 'job'; job: JobRecord } | { type: 'ready'; ready: ReadyState };
+export type ApiEvent =
+  | { type: 'job'; job: JobRecord }
+  | { type: 'ready'; ready: ReadyState }
+  /** Partial answer text while a model generates (`text` is the new piece, not the whole). */
+  | { type: 'answer.delta'; streamId: string; text: string };
 
 /** A failed call: the message is for the operator, the code for programs. */
 export interface ApiErrorBody {

@@ -8,6 +8,8 @@ import { JobManager } from './jobs/jobs.js';
 import { KnowledgeService } from './kb/knowledge.js';
 import { type Db, getMeta, openCatalog, setMeta } from './store/catalog.js';
 import { type DataRootLayout, prepareDataRoot, resolveDataRoot, temporaryLocationWarning } from './store/dataRoot.js';
+import { DataRootLock, type LockOwner } from './store/lock.js';
+import { type SweepReport, sweepLeftovers } from './store/sweep.js';
 import { appVersion, resourcesDir } from './util/appRoot.js';
 
 export interface OpenOptions {
@@ -18,6 +20,20 @@ export interface OpenOptions {
   seedDemo?: boolean;
   /** Load indexes in the background and report `initializing` meanwhile (servers); default false. */
   background?: boolean;
+  /**
+   * 'write' (default) needs the data-root lock and fails when another process holds it;
+   * 'read' proceeds without it (no sweep, no seeding, no resume) when it is held.
+   */
+  access?: 'write' | 'read';
+  /** What holds the lock, for the message another process shows. */
+  command?: string;
+}
+
+/** What start-up found and did: leftovers swept, interrupted ingests resumed. */
+export interface StartupReport {
+  lockedBy: LockOwner | null;
+  swept: SweepReport | null;
+  resumedIngests: { jobId: string; kb: string; documents: number }[];
 }
 
 export interface LifelineApp {
@@ -27,6 +43,7 @@ export interface LifelineApp {
   readonly jobs: JobManager;
   readonly layout: DataRootLayout;
   readonly db: Db;
+  readonly startup: StartupReport;
   ready(): ReadyState;
   /** Resolves when start-up work (demo seeding, index loading) has finished. */
   whenReady(): Promise<void>;
@@ -40,8 +57,22 @@ export const DEMO_KB = 'demo';
 export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
   const root = resolveDataRoot(options.dataDir);
   const layout = prepareDataRoot(root);
-  const db = openCatalog(layout.catalog);
-  const jobs = new JobManager(db);
+  const lockOrOwner = DataRootLock.acquire(root, options.command ?? options.shell);
+  const lock = lockOrOwner instanceof DataRootLock ? lockOrOwner : null;
+  const owner = lock ? null : (lockOrOwner as LockOwner);
+  if (owner && (options.access ?? 'write') === 'write') {
+    throw new UserError('data-root-busy', `the data root ${root} is in use by process ${owner.pid} (${owner.command}, since ${owner.since}); stop it, or use its console`);
+  }
+  let db: Db;
+  try {
+    db = openCatalog(layout.catalog);
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
+  const startup: StartupReport = { lockedBy: owner, swept: null, resumedIngests: [] };
+  // Jobs left "running" by a dead process are marked interrupted — only by the lock holder.
+  const jobs = new JobManager(db, { markInterrupted: lock !== null });
   const knowledge = new KnowledgeService(db, layout);
   const listeners = new Set<(e: ApiEvent) => void>();
   const emit = (e: ApiEvent) => listeners.forEach((l) => l(e));
@@ -56,6 +87,19 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
   const info: AppInfo = { name: 'Lifeline', version: appVersion(), shell: options.shell, dataRoot: root, dataRootWarning: temporaryLocationWarning(root) };
 
   const startUp = async () => {
+    if (!lock) {
+      setState({ status: 'initializing', phase: 'loading indexes', percent: 50 });
+      knowledge.warmUp();
+      setState({ status: 'ready', phase: 'ready', percent: 100 });
+      return;
+    }
+    setState({ status: 'initializing', phase: 'sweeping leftovers of interrupted writes', percent: 2 });
+    startup.swept = sweepLeftovers(db, layout);
+    for (const r of knowledge.interruptedIngests()) {
+      setState({ status: 'initializing', phase: `resuming an interrupted ingest into ${r.kb}`, percent: 5 });
+      const results = await jobs.run('ingest', `Resume ingest into ${r.kb}`, (ctx) => knowledge.resumeIngest(r.jobId, ctx));
+      startup.resumedIngests.push({ jobId: r.jobId, kb: r.kb, documents: results.length });
+    }
     // Only a brand-new data root gets the demo; a root whose first use declined it (--no-demo)
     // or that already holds knowledge bases never does.
     if (getMeta(db, 'demo_seeded') === null && knowledge.listKbs().length === 0) {
@@ -84,14 +128,53 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
     if (state.status === 'failed') throw new UserError('not-ready', `Lifeline could not start: ${state.error}`);
   };
 
+  const writable = () => {
+    if (!lock) throw new UserError('read-only', `another process (${owner?.pid}, ${owner?.command}) holds the data root; this one can only read`);
+  };
+  const streams = new Map<string, AbortController>();
+
   const handlers: ApiHandlers = {
     'app.info': async () => info,
     'app.ready': async () => state,
     'kb.list': async () => knowledge.listKbs(),
+    'kb.create': async (r) => (writable(), knowledge.createKb(r.name, r.description)),
+    'kb.rename': async (r) => (writable(), knowledge.renameKb(r.name, r.newName)),
+    'kb.delete': async (r) => (writable(), knowledge.deleteKb(r.name, r.confirm), { deleted: r.name }),
+    'kb.deleted': async () => knowledge.deletedKbs(),
+    'kb.undelete': async (r) => (writable(), knowledge.undeleteKb(r.name)),
+    'kb.purge': async (r) => (writable(), knowledge.purgeKb(r.name, r.confirm), { purged: r.name }),
+    'kb.documents': async (r) => knowledge.documents(r.kb),
+    'kb.deleteDocument': async (r) => (writable(), knowledge.deleteDocument(r.kb, r.document), { deleted: r.document }),
+    'kb.compact': async (r) => {
+      writable();
+      await whenReadyOrThrow();
+      const res = await jobs.run('compact', `Compact ${r.kb}`, async (ctx) => knowledge.compact(r.kb, ctx));
+      return { segmentsBefore: res.segmentsBefore, segmentsAfter: res.segmentsAfter, vectors: res.vectors };
+    },
+    'kb.upload': async (r) => {
+      writable();
+      await whenReadyOrThrow();
+      if (typeof r.dataBase64 !== 'string') throw new UserError('bad-request', 'kb.upload needs dataBase64');
+      const bytes = Buffer.from(r.dataBase64, 'base64');
+      return jobs.run('ingest', `Upload ${r.name} into ${r.kb}`, (ctx) => knowledge.ingestUpload(r.kb, r.name, bytes, ctx));
+    },
     ask: async (req) => {
       await whenReadyOrThrow();
-      return knowledge.ask(req);
+      const id = typeof req.streamId === 'string' ? req.streamId : null;
+      const controller = new AbortController();
+      if (id) streams.set(id, controller);
+      try {
+        return await knowledge.ask(req);
+      } finally {
+        if (id) streams.delete(id);
+      }
     },
+    'ask.cancel': async (r) => {
+      const c = streams.get(String(r.streamId));
+      c?.abort();
+      return { cancelled: Boolean(c) };
+    },
+    'models.list': async () => [],
     'jobs.list': async () => jobs.list(),
     'jobs.cancel': async (req) => ({ cancelled: jobs.cancel(String(req.id)) }),
   };
@@ -103,6 +186,7 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
     jobs,
     layout,
     db,
+    startup,
     ready: () => state,
     whenReady: async () => {
       await started;
@@ -115,6 +199,7 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
       await started.catch(() => undefined);
       listeners.clear();
       db.close();
+      lock?.release();
     },
   };
 }
@@ -124,5 +209,6 @@ async function seedDemo(knowledge: KnowledgeService, jobs: JobManager): Promise<
   if (!fs.existsSync(dir)) throw new Error(`the demo documents are missing: ${dir}`);
   if (!knowledge.listKbs().some((k) => k.name === DEMO_KB)) knowledge.createKb(DEMO_KB, '演示知识库（医院制度、药品说明书、IT 应急手册） · Demo knowledge base');
   const report = await jobs.run('ingest', 'Demo knowledge base', (ctx) => knowledge.ingest(DEMO_KB, KnowledgeService.collectInputs([dir]), ctx));
+
   if (report.failed > 0) throw new Error(`demo documents failed to ingest: ${report.files.filter((f) => f.status === 'failed').map((f) => `${f.document} (${f.error})`).join('; ')}`);
 }

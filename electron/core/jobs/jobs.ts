@@ -14,6 +14,7 @@ export interface JobProgress {
 }
 
 export interface JobContext {
+  readonly jobId: string;
   readonly signal: AbortSignal;
   progress(p: JobProgress): void;
 }
@@ -33,9 +34,12 @@ export class JobManager {
   private readonly live = new Map<string, { record: JobRecord; controller: AbortController; startedMs: number }>();
   private readonly listeners = new Set<(job: JobRecord) => void>();
 
-  constructor(private readonly db: Db | null) {
-    // Jobs still marked running belong to a process that died: say so.
-    db?.prepare(`UPDATE job SET state = 'failed', error = 'interrupted (the process stopped before it finished)', finished_at = ? WHERE state IN ('running', 'queued')`).run(nowIso());
+  constructor(
+    private readonly db: Db | null,
+    options: { markInterrupted: boolean } = { markInterrupted: true },
+  ) {
+    // Jobs still marked running belong to a process that died: say so (only the lock holder may).
+    if (options.markInterrupted) db?.prepare(`UPDATE job SET state = 'failed', error = 'interrupted (the process stopped before it finished)', finished_at = ? WHERE state IN ('running', 'queued')`).run(nowIso());
   }
 
   onUpdate(listener: (job: JobRecord) => void): () => void {
@@ -83,6 +87,7 @@ export class JobManager {
     this.emit(record);
     let lastEmit = 0;
     const ctx: JobContext = {
+      jobId: record.id,
       signal: controller.signal,
       progress: (p) => {
         Object.assign(record, Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)));

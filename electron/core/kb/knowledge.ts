@@ -3,46 +3,18 @@
 // catalog transaction references them. A crash at any point leaves the last commit intact.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { AskRequest, AskResponse, EmbedderFingerprint, KbSummary } from '../../api/contract.js';
+import type { AskRequest, AskResponse, DeletedKbSummary, DocumentSummary, EmbedderFingerprint, IngestFileResult, IngestReport, KbSummary } from '../../api/contract.js';
 import { UserError } from '../../api/handlers.js';
 import { BlobStore } from '../store/blobs.js';
 import { type Db, nowIso } from '../store/catalog.js';
 import type { DataRootLayout } from '../store/dataRoot.js';
-import { sha256 } from '../util/hash.js';
-import { type JobContext, throwIfCancelled } from '../jobs/jobs.js';
+import type { JobContext } from '../jobs/jobs.js';
 import { type Embedder, HashEmbedder } from '../models/hashEmbedder.js';
-import { loadSegment, writeSegment } from '../vectors/segments.js';
+import { type CompactionResult, compactKb, needsCompaction, removeUnreferencedSegmentFiles, segmentStats } from '../vectors/compaction.js';
+import { loadSegment } from '../vectors/segments.js';
 import { extractiveAnswer } from './answer.js';
-import { LoadError, MAX_DOCUMENT_BYTES, parseDocument, formatOf } from './loaders.js';
+import { type IngestSource, Ingestor, cleanDocumentName } from './ingest.js';
 import { type Passage, type LiveSegment, fuse, lexicalSearch, vectorSearch } from './retrieval.js';
-import { type Chunk, splitDocument } from './splitter.js';
-
-export interface IngestInput {
-  /** Absolute path of the file to read. */
-  path: string;
-  /** The document's name in the knowledge base (relative, forward slashes). */
-  name: string;
-}
-
-export type IngestStatus = 'added' | 'updated' | 'unchanged' | 'failed';
-
-export interface IngestFileResult {
-  file: string;
-  document: string;
-  status: IngestStatus;
-  chunks: number;
-  error?: string;
-}
-
-export interface IngestReport {
-  kb: string;
-  files: IngestFileResult[];
-  added: number;
-  updated: number;
-  unchanged: number;
-  failed: number;
-}
-
 interface KbRow {
   id: number;
   name: string;
@@ -52,33 +24,29 @@ interface KbRow {
   embedder_version: string;
   embedder_dim: number;
   embedder_norm: string;
+  deleted_at: string | null;
 }
 
-interface PendingDoc {
-  input: IngestInput;
-  blob: string;
-  size: number;
-  format: string;
-  chunks: Chunk[];
-  vectors: Float32Array;
-  replaces: number | null;
-}
-
-/** A group commit flushes after this many chunks or documents (one segment, one transaction). */
-const GROUP_CHUNKS = 4096;
-const GROUP_DOCS = 64;
 const KB_NAME = /^[^\x00-\x1f/\\]{1,64}$/;
 
 export class KnowledgeService {
-  private readonly blobs: BlobStore;
+  readonly blobs: BlobStore;
   private readonly loaded = new Map<number, LiveSegment[]>();
   private readonly defaultEmbedder = new HashEmbedder();
+  private readonly extraEmbedders = new Map<string, Embedder>();
+  readonly ingestor: Ingestor;
 
   constructor(
     private readonly db: Db,
     private readonly layout: DataRootLayout,
   ) {
     this.blobs = new BlobStore(layout.blobs);
+    this.ingestor = new Ingestor(db, layout.root, this.blobs, (kbId) => this.loaded.delete(kbId));
+  }
+
+  /** Makes an embedder (a loaded GGUF model) available to knowledge bases recorded with its fingerprint. */
+  registerEmbedder(e: Embedder): void {
+    this.extraEmbedders.set(fingerprintKey(e.fingerprint), e);
   }
 
   // -- knowledge bases --------------------------------------------------------------------------
@@ -94,14 +62,103 @@ export class KnowledgeService {
     return rows.map((r) => ({ name: r.name, description: r.description, createdAt: r.created_at, documents: r.documents, chunks: r.chunks, embedder: fingerprintOf(r) }));
   }
 
+  private summary(name: string): KbSummary {
+    return this.listKbs().find((k) => k.name === name)!;
+  }
+
   createKb(name: string, description = '', embedder: Embedder = this.defaultEmbedder): KbSummary {
-    if (!KB_NAME.test(name) || name.trim() !== name) throw new UserError('bad-kb-name', `"${name}" is not a valid knowledge base name (1–64 characters, no slashes or control characters, no leading or trailing spaces)`);
+    checkKbName(name);
     if (this.findKb(name)) throw new UserError('kb-exists', `a knowledge base named "${name}" already exists`);
     const f = embedder.fingerprint;
     this.db
       .prepare('INSERT INTO kb(name, description, created_at, embedder_id, embedder_version, embedder_dim, embedder_norm) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(name, description, nowIso(), f.id, f.version, f.dimension, f.normalization);
-    return this.listKbs().find((k) => k.name === name)!;
+      .run(name, String(description ?? ''), nowIso(), f.id, f.version, f.dimension, f.normalization);
+    return this.summary(name);
+  }
+
+  renameKb(name: string, newName: string): KbSummary {
+    const kb = this.requireKb(name);
+    checkKbName(newName);
+    if (newName !== name && this.findKb(newName)) throw new UserError('kb-exists', `a knowledge base named "${newName}" already exists`);
+    this.db.prepare('UPDATE kb SET name = ? WHERE id = ?').run(newName, kb.id);
+    return this.summary(newName);
+  }
+
+  /** Soft delete: hidden from lists and retrieval, recoverable with undeleteKb until purged. */
+  deleteKb(name: string, confirm: string): void {
+    const kb = this.requireKb(name);
+    if (confirm !== name) throw new UserError('confirmation-needed', `to delete "${name}", confirm by repeating its name exactly`);
+    this.db.prepare('UPDATE kb SET deleted_at = ? WHERE id = ?').run(nowIso(), kb.id);
+    this.loaded.delete(kb.id);
+  }
+
+  deletedKbs(): DeletedKbSummary[] {
+    return this.db
+      .prepare(`SELECT k.name, k.deleted_at AS deletedAt, (SELECT count(*) FROM document d WHERE d.kb_id = k.id) AS documents FROM kb k WHERE k.deleted_at IS NOT NULL ORDER BY k.deleted_at DESC`)
+      .all() as DeletedKbSummary[];
+  }
+
+  private findDeleted(name: string): KbRow {
+    const kb = this.db.prepare('SELECT * FROM kb WHERE name = ? AND deleted_at IS NOT NULL ORDER BY deleted_at DESC LIMIT 1').get(name) as KbRow | undefined;
+    if (!kb) throw new UserError('no-such-kb', `there is no deleted knowledge base named "${name}"`);
+    return kb;
+  }
+
+  undeleteKb(name: string): KbSummary {
+    const kb = this.findDeleted(name);
+    if (this.findKb(name)) throw new UserError('kb-exists', `a live knowledge base is already named "${name}"; rename it first`);
+    this.db.prepare('UPDATE kb SET deleted_at = NULL WHERE id = ?').run(kb.id);
+    return this.summary(name);
+  }
+
+  /** Permanently removes a deleted knowledge base: its rows, then its files. */
+  purgeKb(name: string, confirm: string): void {
+    const kb = this.findDeleted(name);
+    if (confirm !== name) throw new UserError('confirmation-needed', `to purge "${name}" for good, confirm by repeating its name exactly`);
+    const files = (this.db.prepare('SELECT file FROM segment WHERE kb_id = ?').all(kb.id) as { file: string }[]).map((r) => r.file);
+    const blobs = (this.db.prepare('SELECT blob_sha256 AS h FROM document WHERE kb_id = ?').all(kb.id) as { h: string }[]).map((r) => r.h);
+    this.db.prepare('DELETE FROM kb WHERE id = ?').run(kb.id);
+    removeUnreferencedSegmentFiles(this.db, this.layout.root, files);
+    this.removeUnreferencedBlobs(blobs);
+  }
+
+  private removeUnreferencedBlobs(hashes: readonly string[]): void {
+    const used = this.db.prepare('SELECT 1 FROM document WHERE blob_sha256 = ? UNION ALL SELECT 1 FROM ingest_item WHERE blob_sha256 = ? LIMIT 1');
+    for (const h of new Set(hashes)) if (!used.get(h, h)) fs.rmSync(this.blobs.pathOf(h), { force: true });
+  }
+
+  documents(kbName: string): DocumentSummary[] {
+    const kb = this.requireKb(kbName);
+    return this.db
+      .prepare(
+        `SELECT ? AS kb, d.name, d.format, d.size AS bytes, d.blob_sha256 AS sha256, d.ingested_at AS ingestedAt,
+                (SELECT count(*) FROM chunk c WHERE c.document_id = d.id) AS chunks
+         FROM document d WHERE d.kb_id = ? ORDER BY d.name`,
+      )
+      .all(kb.name, kb.id) as DocumentSummary[];
+  }
+
+  /** Removes a document from the catalog and the full-text index at once; its vectors become tombstones. */
+  deleteDocument(kbName: string, document: string): void {
+    const kb = this.requireKb(kbName);
+    const doc = this.db.prepare('SELECT id, blob_sha256 FROM document WHERE kb_id = ? AND name = ?').get(kb.id, document) as { id: number; blob_sha256: string } | undefined;
+    if (!doc) throw new UserError('no-such-document', `knowledge base "${kb.name}" has no document named "${document}"`);
+    this.db.prepare('DELETE FROM document WHERE id = ?').run(doc.id);
+    this.removeUnreferencedBlobs([doc.blob_sha256]);
+    this.maybeCompact(kb.id);
+  }
+
+  compact(kbName: string, ctx?: JobContext): CompactionResult {
+    const kb = this.requireKb(kbName);
+    const r = compactKb(this.db, this.layout.root, kb.id, ctx);
+    this.loaded.delete(kb.id);
+    return r;
+  }
+
+  private maybeCompact(kbId: number): void {
+    if (!needsCompaction(segmentStats(this.db, kbId))) return;
+    compactKb(this.db, this.layout.root, kbId);
+    this.loaded.delete(kbId);
   }
 
   private findKb(name: string): KbRow | undefined {
@@ -109,23 +166,24 @@ export class KnowledgeService {
   }
 
   private requireKb(name: string): KbRow {
-    const kb = this.findKb(name);
+    const kb = typeof name === 'string' ? this.findKb(name) : undefined;
     if (!kb) throw new UserError('no-such-kb', `there is no knowledge base named "${name}"; existing: ${this.listKbs().map((k) => k.name).join(', ') || '(none)'}`);
     return kb;
   }
 
-  private embedderFor(kb: KbRow): Embedder {
+  embedderFor(kb: KbRow): Embedder {
     const f = fingerprintOf(kb);
-    const d = this.defaultEmbedder.fingerprint;
-    if (f.id === d.id && f.version === d.version && f.dimension === d.dimension) return this.defaultEmbedder;
-    throw new UserError('embedder-unavailable', `knowledge base "${kb.name}" was embedded with ${f.id} ${f.version} (dimension ${f.dimension}), which is not available here`);
+    if (fingerprintKey(f) === fingerprintKey(this.defaultEmbedder.fingerprint)) return this.defaultEmbedder;
+    const e = this.extraEmbedders.get(fingerprintKey(f));
+    if (e) return e;
+    throw new UserError('embedder-unavailable', `knowledge base "${kb.name}" was embedded with ${f.id} (version ${f.version.slice(0, 12)}, dimension ${f.dimension}), which is not loaded here; put that model file in the models folder or re-embed the knowledge base`);
   }
 
   // -- ingestion --------------------------------------------------------------------------------
 
-  /** Expands files and folders into ingest inputs; documents in folders keep their relative path. */
-  static collectInputs(paths: readonly string[]): IngestInput[] {
-    const out: IngestInput[] = [];
+  /** Expands files and folders into ingest sources; documents in folders keep their relative path. */
+  static collectInputs(paths: readonly string[]): IngestSource[] {
+    const out: IngestSource[] = [];
     for (const p of paths) {
       const abs = path.resolve(p);
       let st: fs.Stats;
@@ -141,102 +199,41 @@ export class KnowledgeService {
     return out;
   }
 
-  async ingest(kbName: string, inputs: readonly IngestInput[], ctx?: JobContext): Promise<IngestReport> {
+  async ingest(kbName: string, sources: readonly IngestSource[], ctx?: JobContext): Promise<IngestReport> {
     const kb = this.requireKb(kbName);
-    const embedder = this.embedderFor(kb);
-    const report: IngestReport = { kb: kb.name, files: [], added: 0, updated: 0, unchanged: 0, failed: 0 };
-    const bytesTotal = inputs.reduce((s, i) => s + safeSize(i.path), 0);
-    let bytesDone = 0;
-    let pending: PendingDoc[] = [];
-    const pendingResults: IngestFileResult[] = [];
-    const flush = () => {
-      if (pending.length === 0) return;
-      this.commitGroup(kb, pending);
-      for (const r of pendingResults) {
-        report.files.push(r);
-        report[r.status]++;
-      }
-      pending = [];
-      pendingResults.length = 0;
-    };
-    ctx?.progress({ done: 0, total: inputs.length, bytesDone: 0, bytesTotal, message: '' });
-    for (const [i, input] of inputs.entries()) {
-      throwIfCancelled(ctx?.signal);
-      const result = await this.prepareOne(kb, embedder, input);
-      if ('pending' in result) {
-        pending.push(result.pending);
-        pendingResults.push(result.result);
-      } else {
-        report.files.push(result.result);
-        report[result.result.status]++;
-      }
-      bytesDone += safeSize(input.path);
-      const chunks = pending.reduce((s, d) => s + d.chunks.length, 0);
-      if (chunks >= GROUP_CHUNKS || pending.length >= GROUP_DOCS) flush();
-      ctx?.progress({ done: i + 1, total: inputs.length, bytesDone, bytesTotal, message: input.name });
-    }
-    flush();
+    const report = await this.ingestor.ingest(this.kbForIngest(kb), sources, ctx?.jobId ?? `direct-${process.pid}-${Date.now()}`, ctx);
+    this.maybeCompact(kb.id);
     return report;
   }
 
-  private async prepareOne(kb: KbRow, embedder: Embedder, input: IngestInput): Promise<{ pending: PendingDoc; result: IngestFileResult } | { result: IngestFileResult }> {
-    const base: IngestFileResult = { file: input.path, document: input.name, status: 'failed', chunks: 0 };
-    try {
-      const size = fs.statSync(input.path).size;
-      if (size > MAX_DOCUMENT_BYTES) throw new LoadError(input.name, `the file is ${size} bytes, more than the ${MAX_DOCUMENT_BYTES}-byte limit`);
-      const bytes = fs.readFileSync(input.path);
-      const hash = sha256(bytes);
-      const existing = this.db.prepare('SELECT id, blob_sha256 FROM document WHERE kb_id = ? AND name = ?').get(kb.id, input.name) as { id: number; blob_sha256: string } | undefined;
-      if (existing && existing.blob_sha256 === hash) return { result: { ...base, status: 'unchanged', chunks: this.chunkCount(existing.id) } };
-      const doc = parseDocument(input.name, bytes);
-      const chunks = splitDocument(doc);
-      if (chunks.length === 0) throw new LoadError(input.name, 'no text could be extracted');
-      const vectors = await embedder.embed(chunks.map(embedText));
-      const blob = this.blobs.put(bytes);
-      const pending: PendingDoc = { input, blob, size: bytes.byteLength, format: formatOf(input.name)!, chunks, vectors, replaces: existing?.id ?? null };
-      return { pending, result: { ...base, status: existing ? 'updated' : 'added', chunks: chunks.length } };
-    } catch (err) {
-      if (err instanceof LoadError) return { result: { ...base, error: err.reason } };
-      const e = err as NodeJS.ErrnoException;
-      if (e.code) return { result: { ...base, error: `${e.code}: ${e.message}` } };
-      throw err;
-    }
+  async ingestUpload(kbName: string, name: string, bytes: Uint8Array, ctx?: JobContext): Promise<IngestFileResult> {
+    const report = await this.ingest(kbName, [{ name: cleanDocumentName(name), bytes }], ctx);
+    return report.files[0]!;
   }
 
-  private chunkCount(documentId: number): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM chunk WHERE document_id = ?').get(documentId) as { n: number }).n;
+  /** Ingest jobs that a crash or power cut interrupted: job id → knowledge base and pending count. */
+  interruptedIngests(): { jobId: string; kb: string; pending: number }[] {
+    return this.db
+      .prepare(
+        `SELECT i.job_id AS jobId, k.name AS kb, count(*) AS pending FROM ingest_item i JOIN kb k ON k.id = i.kb_id
+         WHERE i.state = 'pending' AND k.deleted_at IS NULL GROUP BY i.job_id, k.name ORDER BY min(i.id)`,
+      )
+      .all() as { jobId: string; kb: string; pending: number }[];
   }
 
-  /** Data first (segment file), then one transaction that references it. */
-  private commitGroup(kb: KbRow, docs: PendingDoc[]): void {
-    const dim = kb.embedder_dim;
-    const total = docs.reduce((s, d) => s + d.chunks.length, 0);
-    const all = new Float32Array(total * dim);
-    let off = 0;
-    for (const d of docs) {
-      all.set(d.vectors, off);
-      off += d.vectors.length;
-    }
-    const seg = writeSegment(this.layout.root, all, dim, 'ip');
-    const insDoc = this.db.prepare('INSERT INTO document(kb_id, name, blob_sha256, size, format, ingested_at) VALUES (?, ?, ?, ?, ?, ?)');
-    const insChunk = this.db.prepare(
-      'INSERT INTO chunk(kb_id, document_id, ordinal, text, heading, char_start, char_end, line_start, line_end, page, row) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    );
-    const insSeg = this.db.prepare('INSERT INTO segment(kb_id, file, sha256, bytes, dimension, vectors, metric, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
-    const insRow = this.db.prepare('INSERT INTO segment_row(segment_id, row, chunk_id) VALUES (?, ?, ?)');
-    this.db.transaction(() => {
-      const segId = Number(insSeg.run(kb.id, seg.file, seg.sha256, seg.bytes, seg.dimension, seg.vectors, seg.metric, nowIso()).lastInsertRowid);
-      let row = 0;
-      for (const d of docs) {
-        if (d.replaces !== null) this.db.prepare('DELETE FROM document WHERE id = ?').run(d.replaces);
-        const docId = Number(insDoc.run(kb.id, d.input.name, d.blob, d.size, d.format, nowIso()).lastInsertRowid);
-        d.chunks.forEach((c, i) => {
-          const chunkId = Number(insChunk.run(kb.id, docId, i, c.text, c.heading, c.charStart, c.charEnd, c.lineStart, c.lineEnd, c.page, c.row).lastInsertRowid);
-          insRow.run(segId, row++, chunkId);
-        });
-      }
-    })();
-    this.loaded.delete(kb.id);
+  /** Finishes an interrupted ingest: only its pending documents are processed. */
+  async resumeIngest(jobId: string, ctx?: JobContext): Promise<IngestFileResult[]> {
+    const row = this.db.prepare("SELECT DISTINCT kb_id FROM ingest_item WHERE job_id = ? AND state = 'pending'").get(jobId) as { kb_id: number } | undefined;
+    if (!row) return [];
+    const kb = this.db.prepare('SELECT * FROM kb WHERE id = ?').get(row.kb_id) as KbRow;
+    const results = await this.ingestor.processPending(this.kbForIngest(kb), jobId, ctx);
+    this.db.prepare("DELETE FROM ingest_item WHERE job_id = ? AND state != 'pending'").run(jobId);
+    this.maybeCompact(kb.id);
+    return results;
+  }
+
+  private kbForIngest(kb: KbRow) {
+    return { id: kb.id, name: kb.name, dimension: kb.embedder_dim, embedder: this.embedderFor(kb) };
   }
 
   // -- retrieval and answers --------------------------------------------------------------------
@@ -266,11 +263,14 @@ export class KnowledgeService {
     });
   }
 
-  async search(question: string, options: { kb?: string; limit?: number } = {}): Promise<Passage[]> {
+  async search(question: string, options: { kb?: string; documents?: readonly string[]; limit?: number } = {}): Promise<Passage[]> {
     const limit = options.limit ?? 8;
     const kbs = options.kb ? [this.requireKb(options.kb)] : (this.db.prepare('SELECT * FROM kb WHERE deleted_at IS NULL').all() as KbRow[]);
+    const docFilter = options.documents?.length ? new Set(options.documents) : null;
+    if (docFilter && !options.kb) throw new UserError('bad-request', 'a document filter needs a knowledge base (--kb)');
     if (kbs.length === 0) return [];
-    const depth = Math.max(limit * 4, 20);
+    // A document filter searches deeper so the filtered list still has enough candidates.
+    const depth = docFilter ? Math.max(limit * 4, 200) : Math.max(limit * 4, 20);
     // Vectors of different embedders are never mixed: one ranking per fingerprint, then fused.
     const lists = [];
     const byEmbedder = new Map<string, KbRow[]>();
@@ -286,7 +286,8 @@ export class KnowledgeService {
     const candidates = new Set(lists.flatMap((l) => l.map((r) => r.chunkId)));
     const rows = this.chunkRows([...candidates]);
     // Tombstones (rows of deleted chunks) drop out before ranks are counted.
-    const fused = fuse(lists.map((l) => dedupeRanked(l.filter((r) => rows.has(r.chunkId)))));
+    const keep = (id: number) => rows.has(id) && (!docFilter || docFilter.has(rows.get(id)!.document));
+    const fused = fuse(lists.map((l) => dedupeRanked(l.filter((r) => keep(r.chunkId)))));
     return [...fused.entries()]
       .sort((a, b) => b[1].score - a[1].score)
       .slice(0, limit)
@@ -314,30 +315,28 @@ export class KnowledgeService {
     if (!question) throw new UserError('empty-question', 'the question is empty');
     if (question.length > 2000) throw new UserError('question-too-long', 'the question is longer than 2000 characters');
     const limit = Math.min(Math.max(req.limit ?? 4, 1), 10);
-    const passages = await this.search(question, { kb: req.kb, limit: 8 });
+    const passages = await this.search(question, { kb: req.kb, documents: req.documents, limit: 8 });
     return extractiveAnswer(question, passages, limit, started);
   }
+}
+
+function checkKbName(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !KB_NAME.test(name) || name.trim() !== name) {
+    throw new UserError('bad-kb-name', `"${String(name)}" is not a valid knowledge base name (1–64 characters, no slashes or control characters, no leading or trailing spaces)`);
+  }
+}
+
+function fingerprintKey(f: EmbedderFingerprint): string {
+  return `${f.id}\u0000${f.version}\u0000${f.dimension}`;
 }
 
 function fingerprintOf(r: KbRow): EmbedderFingerprint {
   return { id: r.embedder_id, version: r.embedder_version, dimension: r.embedder_dim, normalization: r.embedder_norm === 'l2' ? 'l2' : 'none' };
 }
 
-function embedText(c: Chunk): string {
-  return c.heading ? `${c.heading}\n${c.text}` : c.text;
-}
-
 function dedupeRanked<T extends { chunkId: number }>(list: T[]): T[] {
   const seen = new Set<number>();
   return list.filter((r) => (seen.has(r.chunkId) ? false : (seen.add(r.chunkId), true)));
-}
-
-function safeSize(p: string): number {
-  try {
-    return fs.statSync(p).size;
-  } catch {
-    return 0;
-  }
 }
 
 /** Relative paths of the regular files under `dir`, sorted, hidden files and folders skipped. */

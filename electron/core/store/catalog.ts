@@ -10,8 +10,8 @@ const MIGRATIONS: string[] = [
   `
   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
   CREATE TABLE kb (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
     description TEXT NOT NULL DEFAULT '',
     created_at TEXT NOT NULL,
     embedder_id TEXT NOT NULL,
@@ -20,8 +20,12 @@ const MIGRATIONS: string[] = [
     embedder_norm TEXT NOT NULL,
     deleted_at TEXT
   );
+  -- Names are unique among live knowledge bases; a deleted one keeps its name until purged.
+  CREATE UNIQUE INDEX kb_live_name ON kb(name) WHERE deleted_at IS NULL;
+  -- AUTOINCREMENT everywhere an id is referenced from outside its row: a deleted chunk's id
+  -- stays a tombstone in its segment until compaction and must never be reused.
   CREATE TABLE document (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     kb_id INTEGER NOT NULL REFERENCES kb(id) ON DELETE CASCADE,
     name TEXT NOT NULL,
     blob_sha256 TEXT NOT NULL,
@@ -31,7 +35,7 @@ const MIGRATIONS: string[] = [
     UNIQUE (kb_id, name)
   );
   CREATE TABLE chunk (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     kb_id INTEGER NOT NULL REFERENCES kb(id) ON DELETE CASCADE,
     document_id INTEGER NOT NULL REFERENCES document(id) ON DELETE CASCADE,
     ordinal INTEGER NOT NULL,
@@ -54,9 +58,9 @@ const MIGRATIONS: string[] = [
     INSERT INTO chunk_fts(chunk_fts, rowid, text) VALUES ('delete', old.id, old.text);
   END;
   CREATE TABLE segment (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     kb_id INTEGER NOT NULL REFERENCES kb(id) ON DELETE CASCADE,
-    file TEXT NOT NULL UNIQUE,
+    file TEXT NOT NULL,
     sha256 TEXT NOT NULL,
     bytes INTEGER NOT NULL,
     dimension INTEGER NOT NULL,
@@ -81,6 +85,19 @@ const MIGRATIONS: string[] = [
     progress TEXT NOT NULL DEFAULT '{}',
     error TEXT
   );
+  -- Files staged for ingestion (their bytes already in the blob store). A crash leaves pending
+  -- items, which the next start resumes; finished documents are not redone.
+  CREATE TABLE ingest_item (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id TEXT NOT NULL,
+    kb_id INTEGER NOT NULL REFERENCES kb(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    blob_sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    error TEXT
+  );
+  CREATE INDEX ingest_item_job ON ingest_item(job_id, state);
   `,
 ];
 

@@ -1,0 +1,59 @@
+// Start-up sweep (DESIGN.md invariant 3): files the catalog does not reference are leftovers
+// of a crash — temp files of interrupted writes, segments written before their transaction,
+// blobs of documents that were replaced or purged. Only run while holding the data-root lock.
+import fs from 'node:fs';
+import path from 'node:path';
+import { isTempName } from './atomic.js';
+import type { Db } from './catalog.js';
+import type { DataRootLayout } from './dataRoot.js';
+
+export interface SweepReport {
+  tempFiles: string[];
+  segments: string[];
+  blobs: string[];
+}
+
+export function sweepLeftovers(db: Db, layout: DataRootLayout): SweepReport {
+  const report: SweepReport = { tempFiles: [], segments: [], blobs: [] };
+  const rel = (p: string) => path.relative(layout.root, p).split(path.sep).join('/');
+  const remove = (p: string, list: string[]) => {
+    fs.rmSync(p, { force: true });
+    list.push(rel(p));
+  };
+  // Temp files anywhere we write.
+  for (const dir of [layout.root, layout.segments, layout.models, ...subdirs(layout.blobs)]) {
+    for (const name of safeList(dir)) if (isTempName(name)) remove(path.join(dir, name), report.tempFiles);
+  }
+  const segs = new Set((db.prepare('SELECT file FROM segment').all() as { file: string }[]).map((r) => r.file));
+  for (const name of safeList(layout.segments)) {
+    const p = path.join(layout.segments, name);
+    if (name.endsWith('.faiss') && !segs.has(rel(p))) remove(p, report.segments);
+  }
+  const blobs = new Set(
+    (db.prepare('SELECT blob_sha256 AS h FROM document UNION SELECT blob_sha256 FROM ingest_item').all() as { h: string }[]).map((r) => r.h),
+  );
+  for (const dir of subdirs(layout.blobs)) {
+    for (const name of safeList(dir)) if (/^[0-9a-f]{64}$/.test(name) && !blobs.has(name)) remove(path.join(dir, name), report.blobs);
+  }
+  return report;
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+function subdirs(dir: string): string[] {
+  return safeList(dir)
+    .map((n) => path.join(dir, n))
+    .filter((p) => {
+      try {
+        return fs.statSync(p).isDirectory();
+      } catch {
+        return false;
+      }
+    });
+}
