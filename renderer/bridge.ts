@@ -15,8 +15,17 @@ export type BridgeMode = 'electron' | 'http' | 'no-token';
 /** The push channel: `unauthorized` means the token was refused and nothing will retry. */
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'unauthorized';
 
+/** Options of a large call (an upload): abort it, and learn how much of the request was sent. */
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** 0..1 of the request body sent; 1 once it is all on its way (the core is then working on it). */
+  onSent?: (fraction: number) => void;
+}
+
 export interface Bridge extends PreloadBridge {
   readonly mode: BridgeMode;
+  /** Like invoke, for large requests: reports upload progress where the transport knows it, and can be aborted. */
+  call<M extends ApiMethod>(method: M, request: ApiRequest<M>, options?: CallOptions): Promise<ApiResponse<M>>;
   onConnection(listener: (state: ConnectionState) => void): () => void;
 }
 
@@ -32,6 +41,14 @@ export class BridgeError extends Error {
   }
 }
 
+export function isAborted(err: unknown): boolean {
+  return err instanceof BridgeError && err.code === 'aborted';
+}
+
+function abortedError(): BridgeError {
+  return new BridgeError('aborted', 'aborted');
+}
+
 export function isUnauthorized(err: unknown): boolean {
   return err instanceof BridgeError && (err.status === 401 || err.code === 'unauthorized' || err.code === 'no-token');
 }
@@ -40,6 +57,19 @@ function electronBridge(preload: PreloadBridge): Bridge {
   return {
     mode: 'electron',
     invoke: (method, request) => preload.invoke(method, request),
+    call(method, request, options = {}) {
+      const { signal, onSent } = options;
+      if (signal?.aborted) return Promise.reject(abortedError());
+      // IPC hands the whole request over at once; an abort only stops waiting for the answer.
+      const pending = preload.invoke(method, request);
+      onSent?.(1);
+      if (!signal) return pending;
+      return new Promise((resolve, reject) => {
+        const onAbort = () => reject(abortedError());
+        signal.addEventListener('abort', onAbort, { once: true });
+        pending.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+      });
+    },
     onEvent: (listener) => preload.onEvent(listener),
     onConnection(listener) {
       listener('connected');
@@ -52,6 +82,7 @@ function noTokenBridge(): Bridge {
   return {
     mode: 'no-token',
     invoke: () => Promise.reject(new BridgeError('no-token', 'no access token')),
+    call: () => Promise.reject(new BridgeError('no-token', 'no access token')),
     onEvent: () => () => {},
     onConnection(listener) {
       listener('unauthorized');
@@ -66,6 +97,22 @@ function errorOf(body: unknown): { code?: string; message?: string } {
     if (e && typeof e === 'object') return e as { code?: string; message?: string };
   }
   return {};
+}
+
+/** The answer of POST /api/<method>: the value, or a BridgeError with the core's message. */
+function answerOf<T>(status: number, statusText: string, text: string): T {
+  let body: unknown;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    body = undefined;
+  }
+  if (status < 200 || status > 299) {
+    const e = errorOf(body);
+    const code = e.code ?? (status === 401 ? 'unauthorized' : status === 413 ? 'too-large' : `http-${status}`);
+    throw new BridgeError(code, e.message ?? `HTTP ${status} ${statusText}`.trim(), status);
+  }
+  return body as T;
 }
 
 function httpBridge(token: string): Bridge {
@@ -154,19 +201,47 @@ function httpBridge(token: string): Bridge {
       } catch (err) {
         throw new BridgeError('unreachable', err instanceof Error ? err.message : String(err));
       }
-      const text = await res.text();
-      let body: unknown;
-      try {
-        body = text ? JSON.parse(text) : undefined;
-      } catch {
-        body = undefined;
-      }
-      if (!res.ok) {
-        const e = errorOf(body);
-        const code = e.code ?? (res.status === 401 ? 'unauthorized' : `http-${res.status}`);
-        throw new BridgeError(code, e.message ?? `HTTP ${res.status} ${res.statusText}`.trim(), res.status);
-      }
-      return body as ApiResponse<M>;
+      return answerOf<ApiResponse<M>>(res.status, res.statusText, await res.text());
+    },
+    // XMLHttpRequest rather than fetch: only it reports how much of a request body was sent.
+    call<M extends ApiMethod>(method: M, request: ApiRequest<M>, options: CallOptions = {}): Promise<ApiResponse<M>> {
+      const { signal, onSent } = options;
+      return new Promise<ApiResponse<M>>((resolve, reject) => {
+        if (signal?.aborted) return reject(abortedError());
+        const xhr = new XMLHttpRequest();
+        const onAbort = () => xhr.abort();
+        const settle = () => signal?.removeEventListener('abort', onAbort);
+        xhr.open('POST', `/api/${method}`);
+        xhr.setRequestHeader('Authorization', auth);
+        xhr.setRequestHeader('Content-Type', 'application/json');
+        xhr.setRequestHeader('Accept', 'application/json');
+        xhr.responseType = 'text';
+        if (onSent) {
+          xhr.upload.onprogress = (e) => {
+            if (e.lengthComputable && e.total > 0) onSent(Math.min(1, e.loaded / e.total));
+          };
+          xhr.upload.onload = () => onSent(1);
+        }
+        xhr.onload = () => {
+          settle();
+          onSent?.(1);
+          try {
+            resolve(answerOf<ApiResponse<M>>(xhr.status, xhr.statusText, xhr.responseText));
+          } catch (err) {
+            reject(err);
+          }
+        };
+        xhr.onerror = () => {
+          settle();
+          reject(new BridgeError('unreachable', `${method}: the connection to the core failed`));
+        };
+        xhr.onabort = () => {
+          settle();
+          reject(abortedError());
+        };
+        signal?.addEventListener('abort', onAbort, { once: true });
+        xhr.send(JSON.stringify(request ?? {}));
+      });
     },
     onEvent(listener) {
       eventListeners.add(listener);

@@ -39,3 +39,20 @@ export function fraction(done: number, total: number): number {
   if (!(total > 0) || !Number.isFinite(done)) return 0;
   return Math.min(1, Math.max(0, done / total));
 }
+
+/** A size in bytes as "0 B", "512 B", "1.5 KB", "12.3 MB", "1.02 GB" (binary units). */
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return '–';
+  if (bytes < 1024) return `${Math.round(bytes)} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  const digits = value >= 100 ? 0 : value >= 10 ? 1 : 2;
+  let text = value.toFixed(digits);
+  if (text.includes('.')) text = text.replace(/0+$/, '').replace(/\.$/, '');
+  return `${text} ${units[unit]}`;
+}

@@ -87,6 +87,11 @@ export const useApp = create<AppState>()((set) => ({
   },
 }));
 
+/** Notes a failed call: a refused token locks the console (the caller still shows its own error). */
+export function noteFailure(err: unknown): void {
+  fail(err);
+}
+
 function fail(err: unknown): void {
   if (isUnauthorized(err)) useApp.setState({ access: bridge.mode === 'no-token' ? 'missing' : 'denied' });
 }

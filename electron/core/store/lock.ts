@@ -12,6 +12,9 @@ export interface LockOwner {
   command: string;
 }
 
+/** Lock files this process holds, so a second open in the same process is refused too. */
+const heldHere = new Map<string, LockOwner>();
+
 export class DataRootLock {
   private constructor(
     readonly file: string,
@@ -26,6 +29,8 @@ export class DataRootLock {
   static acquire(root: string, command: string): DataRootLock | LockOwner {
     const file = DataRootLock.fileIn(root);
     const me: LockOwner = { pid: process.pid, host: os.hostname(), since: new Date().toISOString(), command };
+    const mine = heldHere.get(file);
+    if (mine) return mine;
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         const fd = fs.openSync(file, 'wx', 0o644);
@@ -33,13 +38,14 @@ export class DataRootLock {
         fs.fsyncSync(fd);
         fs.closeSync(fd);
         const lock = new DataRootLock(file);
+        heldHere.set(file, me);
         process.once('exit', () => lock.release());
         return lock;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`${file}: cannot create the lock file: ${(err as Error).message}`);
       }
       const owner = readOwner(file);
-      if (owner && owner.host === me.host && isAlive(owner.pid) && owner.pid !== process.pid) return owner;
+      if (owner && owner.host === me.host && owner.pid !== process.pid && isAlive(owner.pid)) return owner;
       // Stale (its process is gone) or unreadable: take it over.
       fs.rmSync(file, { force: true });
     }
@@ -49,6 +55,7 @@ export class DataRootLock {
   release(): void {
     if (this.released) return;
     this.released = true;
+    heldHere.delete(this.file);
     const owner = readOwner(this.file);
     if (owner?.pid === process.pid) fs.rmSync(this.file, { force: true });
   }
