@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../electron/core/store/atomic.js';
 import { sha256 } from '../electron/core/util/hash.js';
 import { HashEmbedder } from '../electron/core/models/hashEmbedder.js';
 import { appRoot, resourcesDir } from '../electron/core/util/appRoot.js';
-import { writeSegment } from '../electron/core/vectors/segments.js';
+import { loadSegment, writeSegment } from '../electron/core/vectors/segments.js';
 
 const QUICK = process.argv.includes('--quick');
 const BIG = QUICK ? 20_000 : 100_000;
@@ -166,7 +166,22 @@ async function queryLatency(size: number, data: string, questions: string[]): Pr
   const emb = new HashEmbedder();
   const qv = questions.map((q) => Array.from(emb.embedSync([q])));
   const faissOnly = await timeEach(N, (i) => segs.forEach((s) => s.index.search(qv[i % qv.length]!, 32)));
-  const segFiles = (app.db.prepare('SELECT file FROM segment WHERE kb_id = ?').all(kbId) as { file: string }[]).map((r) => path.join(data, r.file));
+  const segRows = app.db.prepare('SELECT file, sha256 FROM segment WHERE kb_id = ?').all(kbId) as { file: string; sha256: string }[];
+  const segFiles = segRows.map((r) => path.join(data, r.file));
+  // Recall@10 of the searched indexes against an exhaustive flat search of the same segments.
+  const approximate = segs.some((s) => s.approximate);
+  const annParams = (app.db.prepare('SELECT ann_params AS p FROM segment WHERE kb_id = ? AND ann_params IS NOT NULL LIMIT 1').get(kbId) as { p: string } | undefined)?.p;
+  let recall: number | null = null;
+  if (approximate) {
+    const flats = segRows.map((r) => loadSegment(data, r.file, r.sha256).index);
+    let hit = 0;
+    for (const q of qv) {
+      const truth = new Set(flats.flatMap((f) => f.search(q, 10).labels));
+      const got = segs.flatMap((s) => s.index.search(q, 10).labels);
+      hit += got.filter((l) => truth.has(l)).length;
+    }
+    recall = round(hit / (qv.length * 10));
+  }
   await app.close();
   // Reference: the same FAISS search in Python (Debian's python3-faiss), when installed.
   let py: { p50: number; p99: number } | null = null;
@@ -195,6 +210,8 @@ print(json.dumps({"p50": t[len(t)//2], "p99": t[min(len(t)-1, int(len(t)*0.99))]
     p50Ms: round(pct(e2e, 50)),
     p99Ms: round(pct(e2e, 99)),
     faissNodeSearchP50Ms: round(pct(faissOnly, 50)),
+    index: approximate ? `IVF ${annParams}` : 'flat',
+    recallAt10VsFlat: recall,
     reference: py ? "the same FAISS search in Python (Debian's python3-faiss, OMP_NUM_THREADS=1)" : 'python3-faiss not installed (apt-get install python3-faiss): no Python reference',
     refP50Ms: py ? round(py.p50) : null,
     refP99Ms: py ? round(py.p99) : null,

@@ -10,7 +10,8 @@ import { type Db, nowIso } from '../store/catalog.js';
 import type { DataRootLayout } from '../store/dataRoot.js';
 import type { JobContext } from '../jobs/jobs.js';
 import { type Embedder, HashEmbedder } from '../models/hashEmbedder.js';
-import { type CompactionResult, compactKb, needsCompaction, removeUnreferencedSegmentFiles, segmentStats } from '../vectors/compaction.js';
+import { type CompactionResult, compactKb, ensureAnnIndexes, needsCompaction, removeUnreferencedSegmentFiles, segmentFilesOf, segmentStats } from '../vectors/compaction.js';
+import { loadAnn } from '../vectors/segments.js';
 import { loadSegment } from '../vectors/segments.js';
 import { extractiveAnswer } from './answer.js';
 import { type IngestSource, Ingestor, cleanDocumentName } from './ingest.js';
@@ -41,7 +42,10 @@ export class KnowledgeService {
     private readonly layout: DataRootLayout,
   ) {
     this.blobs = new BlobStore(layout.blobs);
-    this.ingestor = new Ingestor(db, layout.root, this.blobs, (kbId) => this.loaded.delete(kbId));
+    this.ingestor = new Ingestor(db, layout.root, this.blobs, (kbId) => {
+      this.loaded.delete(kbId);
+      this.chunkTotal = null;
+    });
   }
 
   /** Makes an embedder (a loaded GGUF model) available to knowledge bases recorded with its fingerprint. */
@@ -115,7 +119,7 @@ export class KnowledgeService {
   purgeKb(name: string, confirm: string): void {
     const kb = this.findDeleted(name);
     if (confirm !== name) throw new UserError('confirmation-needed', `to purge "${name}" for good, confirm by repeating its name exactly`);
-    const files = (this.db.prepare('SELECT file FROM segment WHERE kb_id = ?').all(kb.id) as { file: string }[]).map((r) => r.file);
+    const files = segmentFilesOf(this.db, kb.id);
     const blobs = (this.db.prepare('SELECT blob_sha256 AS h FROM document WHERE kb_id = ?').all(kb.id) as { h: string }[]).map((r) => r.h);
     this.db.prepare('DELETE FROM kb WHERE id = ?').run(kb.id);
     removeUnreferencedSegmentFiles(this.db, this.layout.root, files);
@@ -155,9 +159,10 @@ export class KnowledgeService {
     return r;
   }
 
+  /** After a change: compact when worthwhile, and give large segments their approximate index. */
   private maybeCompact(kbId: number): void {
-    if (!needsCompaction(segmentStats(this.db, kbId))) return;
-    compactKb(this.db, this.layout.root, kbId);
+    if (needsCompaction(segmentStats(this.db, kbId))) compactKb(this.db, this.layout.root, kbId);
+    ensureAnnIndexes(this.db, this.layout.root, kbId);
     this.loaded.delete(kbId);
   }
 
@@ -242,13 +247,22 @@ export class KnowledgeService {
   segmentsOf(kbId: number): LiveSegment[] {
     const cached = this.loaded.get(kbId);
     if (cached) return cached;
-    const segs = this.db.prepare('SELECT id, file, sha256 FROM segment WHERE kb_id = ? ORDER BY id').all(kbId) as { id: number; file: string; sha256: string }[];
+    const segs = this.db.prepare('SELECT id, file, sha256, vectors, ann_file, ann_sha256 FROM segment WHERE kb_id = ? ORDER BY id').all(kbId) as {
+      id: number;
+      file: string;
+      sha256: string;
+      vectors: number;
+      ann_file: string | null;
+      ann_sha256: string | null;
+    }[];
     const rowsOf = this.db.prepare('SELECT row, chunk_id FROM segment_row WHERE segment_id = ? ORDER BY row');
     const live = segs.map((s) => {
-      const { index, header } = loadSegment(this.layout.root, s.file, s.sha256);
-      const chunkIds = new Int32Array(header.vectors).fill(-1);
+      // The approximate index when there is a sound one; the flat segment otherwise.
+      const ann = s.ann_file && s.ann_sha256 ? loadAnn(this.layout.root, s.ann_file, s.ann_sha256, s.vectors) : null;
+      const index = ann ?? loadSegment(this.layout.root, s.file, s.sha256).index;
+      const chunkIds = new Int32Array(s.vectors).fill(-1);
       for (const r of rowsOf.iterate(s.id) as Iterable<{ row: number; chunk_id: number }>) chunkIds[r.row] = r.chunk_id;
-      return { segmentId: s.id, index, chunkIds };
+      return { segmentId: s.id, index, chunkIds, approximate: ann !== null };
     });
     this.loaded.set(kbId, live);
     return live;
@@ -282,7 +296,7 @@ export class KnowledgeService {
       const q = await this.embedderFor(group[0]!).embed([question]);
       lists.push(vectorSearch(group.flatMap((kb) => this.segmentsOf(kb.id)), q, depth));
     }
-    lists.push(lexicalSearch(this.db, question, kbs.map((k) => k.id), depth));
+    lists.push(lexicalSearch(this.db, question, kbs.map((k) => k.id), depth, this.totalChunks()));
     const candidates = new Set(lists.flatMap((l) => l.map((r) => r.chunkId)));
     const rows = this.chunkRows([...candidates]);
     // Tombstones (rows of deleted chunks) drop out before ranks are counted.
@@ -292,6 +306,14 @@ export class KnowledgeService {
       .sort((a, b) => b[1].score - a[1].score)
       .slice(0, limit)
       .map(([id, f]) => ({ ...rows.get(id)!, score: f.score, vectorScore: f.similarity }));
+  }
+
+  private chunkTotal: number | null = null;
+
+  /** Number of chunks in the catalog (cached; reset by every commit). */
+  private totalChunks(): number {
+    this.chunkTotal ??= (this.db.prepare('SELECT max(id) AS n FROM chunk').get() as { n: number | null }).n ?? 0;
+    return this.chunkTotal;
   }
 
   private chunkRows(ids: number[]): Map<number, Omit<Passage, 'score' | 'vectorScore'>> {

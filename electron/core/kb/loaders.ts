@@ -1,7 +1,12 @@
 // Document loaders: bytes in, plain text with locations out. A loader either returns text or
 // throws a LoadError naming the file and the reason; it never returns half a document.
 import path from 'node:path';
+import { docx } from './formats/docx.js';
+import { html } from './formats/html.js';
+import { jsonl } from './formats/jsonl.js';
+import { pdf } from './formats/pdf.js';
 import { csv, md, txt } from './formats/text.js';
+import { xlsx } from './formats/xlsx.js';
 import { type DocumentFormat, type FormatHandler, LoadError, type ParsedUnit } from './formats/types.js';
 
 export { LoadError, decodeText, type DocumentFormat, type ParsedUnit, type FormatHandler } from './formats/types.js';
@@ -14,7 +19,7 @@ export interface ParsedDocument {
 
 export const MAX_DOCUMENT_BYTES = 64 * 1024 * 1024;
 
-const HANDLERS: readonly FormatHandler[] = [txt, md, csv];
+const HANDLERS: readonly FormatHandler[] = [txt, md, csv, html, pdf, docx, xlsx, jsonl];
 
 function handlerFor(file: string): FormatHandler | undefined {
   const ext = path.extname(file).toLowerCase();

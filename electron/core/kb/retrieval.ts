@@ -2,7 +2,7 @@
 // reciprocal rank. Retrieval never crosses knowledge bases unless asked (invariant 6).
 import type { Db } from '../store/catalog.js';
 import type { FaissIndex } from '../vectors/segments.js';
-import { isCjkChar } from '../util/text.js';
+import { isCjkChar, isStopWord } from '../util/text.js';
 
 export interface Passage {
   chunkId: number;
@@ -26,6 +26,8 @@ export interface LiveSegment {
   index: FaissIndex;
   /** chunk id of each row; rows whose chunk was deleted are tombstones. */
   chunkIds: Int32Array;
+  /** True when searched through its IVF index rather than exhaustively. */
+  approximate?: boolean;
 }
 
 const RRF_K = 60;
@@ -53,24 +55,43 @@ export function vectorSearch(segments: readonly LiveSegment[], query: Float32Arr
   return hits;
 }
 
-/** An FTS5 MATCH expression: the query's trigrams OR-ed (the trigram tokenizer needs ≥ 3 chars). */
-export function ftsQuery(question: string): string | null {
+/** The query's trigrams (the trigram tokenizer needs ≥ 3 characters); Latin stop words dropped. */
+export function queryTrigrams(question: string): string[] {
   const grams = new Set<string>();
   const norm = question.normalize('NFKC').toLowerCase();
   for (const m of norm.matchAll(/[\p{L}\p{N}]+/gu)) {
     const tok = m[0];
     const chars = [...tok];
-    if (isCjkChar(chars[0]!)) {
+    if (chars.some(isCjkChar)) {
       for (let i = 0; i + 3 <= chars.length; i++) grams.add(chars.slice(i, i + 3).join(''));
-    } else if (chars.length >= 3) grams.add(tok);
+    } else if (chars.length >= 3 && !isStopWord(tok)) grams.add(tok);
   }
-  if (grams.size === 0) return null;
-  return [...grams].map((g) => `"${g.replace(/"/g, '""')}"`).join(' OR ');
+  return [...grams];
 }
 
-export function lexicalSearch(db: Db, question: string, kbIds: readonly number[], k: number): Ranked[] {
-  const match = ftsQuery(question);
-  if (!match || kbIds.length === 0) return [];
+/** An FTS5 MATCH expression that ORs the given terms. */
+export function ftsQuery(terms: readonly string[]): string | null {
+  if (terms.length === 0) return null;
+  return terms.map((g) => `"${g.replace(/"/g, '""')}"`).join(' OR ');
+}
+
+/**
+ * Keeps the informative trigrams: those in at most 5% of chunks (at least the three rarest),
+ * at most 16. A trigram in nearly every chunk ranks nothing and makes bm25 score them all.
+ */
+export function selectTerms(db: Db, grams: readonly string[], totalRows: number): string[] {
+  if (grams.length === 0) return [];
+  const df = db.prepare(`SELECT term, doc FROM chunk_fts_vocab WHERE term IN (${grams.map(() => '?').join(',')})`).all(...grams) as { term: string; doc: number }[];
+  const present = df.filter((r) => r.doc > 0).sort((a, b) => a.doc - b.doc);
+  const limit = Math.max(50, totalRows * 0.05);
+  const rare = present.filter((r) => r.doc <= limit);
+  return (rare.length >= 3 ? rare : present.slice(0, 3)).slice(0, 16).map((r) => r.term);
+}
+
+export function lexicalSearch(db: Db, question: string, kbIds: readonly number[], k: number, totalRows: number): Ranked[] {
+  if (kbIds.length === 0) return [];
+  const match = ftsQuery(selectTerms(db, queryTrigrams(question), totalRows));
+  if (!match) return [];
   const rows = db
     .prepare(
       `SELECT c.id AS chunkId FROM chunk_fts JOIN chunk c ON c.id = chunk_fts.rowid

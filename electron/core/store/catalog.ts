@@ -99,6 +99,17 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX ingest_item_job ON ingest_item(job_id, state);
   `,
+  // 2: document frequencies of the full-text index's trigrams, so queries can skip the
+  // trigrams that nearly every chunk contains.
+  `
+  CREATE VIRTUAL TABLE chunk_fts_vocab USING fts5vocab('chunk_fts', 'row');
+  `,
+  // 3: an approximate (IVF) index beside a large flat segment: derived, rebuildable.
+  `
+  ALTER TABLE segment ADD COLUMN ann_file TEXT;
+  ALTER TABLE segment ADD COLUMN ann_sha256 TEXT;
+  ALTER TABLE segment ADD COLUMN ann_params TEXT;
+  `,
 ];
 
 export function openCatalog(file: string, options: { readonly?: boolean } = {}): Db {

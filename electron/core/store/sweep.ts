@@ -24,10 +24,10 @@ export function sweepLeftovers(db: Db, layout: DataRootLayout): SweepReport {
   for (const dir of [layout.root, layout.segments, layout.models, ...subdirs(layout.blobs)]) {
     for (const name of safeList(dir)) if (isTempName(name)) remove(path.join(dir, name), report.tempFiles);
   }
-  const segs = new Set((db.prepare('SELECT file FROM segment').all() as { file: string }[]).map((r) => r.file));
+  const segs = new Set((db.prepare('SELECT file AS f FROM segment UNION SELECT ann_file FROM segment WHERE ann_file IS NOT NULL').all() as { f: string }[]).map((r) => r.f));
   for (const name of safeList(layout.segments)) {
     const p = path.join(layout.segments, name);
-    if (name.endsWith('.faiss') && !segs.has(rel(p))) remove(p, report.segments);
+    if ((name.endsWith('.faiss') || name.endsWith('.ivf')) && !segs.has(rel(p))) remove(p, report.segments);
   }
   const blobs = new Set(
     (db.prepare('SELECT blob_sha256 AS h FROM document UNION SELECT blob_sha256 FROM ingest_item').all() as { h: string }[]).map((r) => r.h),

@@ -13,6 +13,10 @@ const STOP_EN = new Set(
 // Chinese question words and particles that appear in questions but not in answers.
 const STOP_ZH = new Set(['如何', '怎么', '怎样', '什么', '哪些', '哪个', '多少', '是否', '可以', '需要', '应该', '吗', '呢', '的', '了', '是', '有', '在', '和', '与', '请问', '一下']);
 
+export function isStopWord(word: string): boolean {
+  return STOP_EN.has(word) || STOP_ZH.has(word);
+}
+
 export function isCjkChar(ch: string): boolean {
   return CJK.test(ch);
 }

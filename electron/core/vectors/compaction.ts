@@ -7,6 +7,7 @@ import { type Db, nowIso } from '../store/catalog.js';
 import { type JobContext, throwIfCancelled } from '../jobs/jobs.js';
 import { flatVectors } from './faissFormat.js';
 import { loadSegment, writeSegment } from './segments.js';
+import { ANN_MIN_VECTORS, writeAnn } from './ann.js';
 
 export interface CompactionResult {
   segmentsBefore: number;
@@ -60,12 +61,16 @@ export function compactKb(db: Db, dataRoot: string, kbId: number, ctx?: JobConte
   const merged = new Float32Array(chunkIds.length * dim);
   parts.forEach((p, i) => merged.set(p, i * dim));
   const seg = chunkIds.length > 0 ? writeSegment(dataRoot, merged, dim, 'ip') : null;
-  const oldFiles = segs.map((s) => s.file);
+  const oldFiles = (db.prepare('SELECT file AS f FROM segment WHERE kb_id = ? UNION SELECT ann_file FROM segment WHERE kb_id = ? AND ann_file IS NOT NULL').all(kbId, kbId) as { f: string }[]).map((r) => r.f);
+  // A large merged segment gets its approximate index before the swap, in the same commit.
+  const ann = seg && chunkIds.length >= ANN_MIN_VECTORS ? writeAnn(dataRoot, merged, dim) : null;
   db.transaction(() => {
     db.prepare('DELETE FROM segment WHERE kb_id = ?').run(kbId);
     if (seg) {
       const id = Number(
-        db.prepare('INSERT INTO segment(kb_id, file, sha256, bytes, dimension, vectors, metric, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(kbId, seg.file, seg.sha256, seg.bytes, seg.dimension, seg.vectors, seg.metric, nowIso()).lastInsertRowid,
+        db
+          .prepare('INSERT INTO segment(kb_id, file, sha256, bytes, dimension, vectors, metric, created_at, ann_file, ann_sha256, ann_params) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+          .run(kbId, seg.file, seg.sha256, seg.bytes, seg.dimension, seg.vectors, seg.metric, nowIso(), ann?.file ?? null, ann?.sha256 ?? null, ann ? JSON.stringify(ann.params) : null).lastInsertRowid,
       );
       const ins = db.prepare('INSERT INTO segment_row(segment_id, row, chunk_id) VALUES (?, ?, ?)');
       chunkIds.forEach((c, row) => ins.run(id, row, c));
@@ -78,6 +83,22 @@ export function compactKb(db: Db, dataRoot: string, kbId: number, ctx?: JobConte
 
 /** Deletes the given segment files unless some segment row still names them (files are shared by content). */
 export function removeUnreferencedSegmentFiles(db: Db, dataRoot: string, files: readonly string[]): void {
-  const used = db.prepare('SELECT 1 FROM segment WHERE file = ? LIMIT 1');
-  for (const f of new Set(files)) if (!used.get(f)) fs.rmSync(path.join(dataRoot, f), { force: true });
+  const used = db.prepare('SELECT 1 FROM segment WHERE file = ? OR ann_file = ? LIMIT 1');
+  for (const f of new Set(files)) if (!used.get(f, f)) fs.rmSync(path.join(dataRoot, f), { force: true });
+}
+
+/** Segment files (flat and approximate) of a knowledge base, for removal after a purge. */
+export function segmentFilesOf(db: Db, kbId: number): string[] {
+  return (db.prepare('SELECT file AS f FROM segment WHERE kb_id = ? UNION SELECT ann_file FROM segment WHERE kb_id = ? AND ann_file IS NOT NULL').all(kbId, kbId) as { f: string }[]).map((r) => r.f);
+}
+
+/** Builds the missing approximate index of every large segment (file first, then the catalog). */
+export function ensureAnnIndexes(db: Db, dataRoot: string, kbId: number): number {
+  const big = db.prepare('SELECT id, file, sha256, dimension FROM segment WHERE kb_id = ? AND vectors >= ? AND ann_file IS NULL').all(kbId, ANN_MIN_VECTORS) as { id: number; file: string; sha256: string; dimension: number }[];
+  for (const s of big) {
+    const { bytes } = loadSegment(dataRoot, s.file, s.sha256);
+    const ann = writeAnn(dataRoot, flatVectors(bytes), s.dimension);
+    db.prepare('UPDATE segment SET ann_file = ?, ann_sha256 = ?, ann_params = ? WHERE id = ?').run(ann.file, ann.sha256, JSON.stringify(ann.params), s.id);
+  }
+  return big.length;
 }

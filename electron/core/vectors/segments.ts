@@ -71,3 +71,19 @@ export function loadSegment(dataRoot: string, file: string, expectedSha256: stri
     throw new SegmentError(file, 'load', `FAISS could not load it: ${(err as Error).message}`);
   }
 }
+
+/**
+ * Loads an approximate index after checking its sha256 and that it covers the segment's
+ * vectors; null when it is missing or unsound (search then falls back to the flat segment,
+ * and `repair` rebuilds it).
+ */
+export function loadAnn(dataRoot: string, file: string, expectedSha256: string, vectors: number): FaissIndex | null {
+  try {
+    const bytes = fs.readFileSync(path.join(dataRoot, file));
+    if (sha256(bytes) !== expectedSha256) return null;
+    const index = faissNode.Index.fromBuffer(bytes);
+    return index.ntotal() === vectors ? index : null;
+  } catch {
+    return null;
+  }
+}
