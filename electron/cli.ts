@@ -15,7 +15,7 @@ interface Parsed {
   flags: Map<string, string | true>;
 }
 
-const VALUE_FLAGS = new Set(['--data', '--kb', '--port', '--host', '--description', '--limit', '--token-file']);
+const VALUE_FLAGS = new Set(['--data', '--kb', '--port', '--host', '--description', '--limit', '--token-file', '--embedder', '--document']);
 const BOOL_FLAGS = new Set(['--json', '--help', '-h', '--no-demo', '--yes']);
 
 class UsageError extends Error {}
@@ -49,9 +49,15 @@ Usage: lifeline <command> [options]
 
 Commands:
   serve [--port N] [--host 127.0.0.1]   serve the console on loopback; prints the address with its token
-  ask "question" [--kb NAME] [--limit N] answer from the knowledge bases, with citations
+  ask "question" [--kb NAME] [--document NAME] [--limit N]
+                                        answer with citations (the chat model in models/ when there is one)
+  models list                           GGUF files in the data root's models/ folder
+  models use-chat FILE.gguf|none        choose the chat model (none: extractive answers only)
   kb list                               list knowledge bases
-  kb create NAME [--description TEXT]   create a knowledge base
+  kb create NAME [--description TEXT] [--embedder FILE.gguf]
+                                        create a knowledge base (default embedder: built-in hashed n-grams)
+  kb reembed NAME --embedder FILE.gguf|default
+                                        re-embed every chunk with another embedder, as one swap
   kb rename NAME NEW_NAME               rename a knowledge base
   kb delete NAME [--yes]                delete (recoverable: kb undelete) — asks to type the name unless --yes
   kb deleted                            list deleted knowledge bases
@@ -116,7 +122,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         if (!question) throw new UsageError('ask needs a question, e.g. lifeline ask "如何请假？"');
         return await withApp(openAs('read'), async (app) => {
           const limit = str('--limit') ? Number(str('--limit')) : undefined;
-          const r = await app.knowledge.ask({ question, kb: str('--kb'), limit });
+          const streaming = !out.json && process.stdout.isTTY;
+          const doc = str('--document');
+          const r = await app.answer({ question, kb: str('--kb'), limit, documents: doc ? [doc] : undefined }, { onDelta: streaming ? (t) => process.stdout.write(t) : undefined });
+          if (streaming && r.mode === 'model') process.stdout.write('\n\n');
           const human = [r.answer, '', ...r.citations.map((c) => `[${c.n}] ${c.kb} / ${c.document} — ${c.location} (score ${c.score})`)].join('\n');
           out.print(human, { answer: r.answer, covered: r.covered, citations: r.citations.map(({ passage: _p, ...c }) => c), mode: r.mode, tookMs: r.tookMs });
           return EXIT_OK;
@@ -137,7 +146,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
               return EXIT_OK;
             }
             case 'create': {
-              const kb = k.createKb(needName(), str('--description') ?? '');
+              const kb = await app.handlers['kb.create']({ name: needName(), description: str('--description') ?? '', embedder: str('--embedder') });
               out.print(`created knowledge base "${kb.name}"`, kb);
               return EXIT_OK;
             }
@@ -175,6 +184,14 @@ export async function runCli(argv: readonly string[]): Promise<number> {
               k.deleteDocument(needName(), extra);
               out.print(`removed "${extra}" from "${name}"`, { deleted: extra });
               return EXIT_OK;
+            case 'reembed': {
+              const embedder = str('--embedder');
+              if (!embedder) throw new UsageError('kb reembed needs --embedder FILE.gguf or --embedder default');
+              const stop = showProgress(app);
+              const r = await app.handlers['kb.reembed']({ kb: needName(), embedder }).finally(stop);
+              out.print(`re-embedded ${r.chunks} chunks of "${name}" with ${r.embedder.id} (dimension ${r.embedder.dimension})`, r);
+              return EXIT_OK;
+            }
             case 'compact': {
               const r = await app.jobs.run('compact', `Compact ${name}`, async (ctx) => k.compact(needName(), ctx));
               out.print(`segments ${r.segmentsBefore} → ${r.segmentsAfter}, ${r.vectors} vectors kept, ${r.tombstonesDropped} deleted rows dropped`, r);
@@ -183,6 +200,24 @@ export async function runCli(argv: readonly string[]): Promise<number> {
             default:
               throw new UsageError(`unknown kb command "${sub}"`);
           }
+        });
+      }
+      case 'models': {
+        const [sub = 'list', name] = rest;
+        return await withApp(openAs(sub === 'list' ? 'read' : 'write'), async (app) => {
+          if (sub === 'list') {
+            const list = await app.models.list();
+            const chat = await app.models.chatModelName();
+            out.print(list.map((m) => `${m.name}\t${m.kind}\t${m.bytes} bytes\t${m.sha256.slice(0, 12)}${m.name === chat ? '\t(answers questions)' : ''}${m.error ? `\tERROR ${m.error}` : ''}`).join('\n') || `(no GGUF files in ${app.models.dir})`, { models: list, chatModel: chat });
+            return list.some((m) => m.error) ? EXIT_PROBLEMS : EXIT_OK;
+          }
+          if (sub === 'use-chat') {
+            if (!name) throw new UsageError('models use-chat needs FILE.gguf or none');
+            const r = await app.handlers['models.useChat']({ name: name === 'none' ? null : name });
+            out.print(r.chatModel ? `answers now come from ${r.chatModel}` : 'answers are now extractive (no chat model)', r);
+            return EXIT_OK;
+          }
+          throw new UsageError(`unknown models command "${sub}"`);
         });
       }
       case 'ingest': {

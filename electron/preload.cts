@@ -28,10 +28,12 @@ const PRELOAD_API_METHODS = [
   'kb.documents',
   'kb.deleteDocument',
   'kb.compact',
+  'kb.reembed',
   'kb.upload',
   'ask',
   'ask.cancel',
   'models.list',
+  'models.useChat',
   'jobs.list',
   'jobs.cancel',
 ] as const satisfies readonly ApiMethod[];

@@ -145,7 +145,10 @@ export interface ApiMethods {
   'app.info': { req: Record<string, never>; res: AppInfo };
   'app.ready': { req: Record<string, never>; res: ReadyState };
   'kb.list': { req: Record<string, never>; res: KbSummary[] };
-  'kb.create': { req: { name: string; description?: string }; res: KbSummary };
+  /** `embedder`: a GGUF embedding model file in models/, or absent for the built-in default. */
+  'kb.create': { req: { name: string; description?: string; embedder?: string }; res: KbSummary };
+  /** Re-embeds every chunk with another embedder (`default` or a GGUF file) as one swap. */
+  'kb.reembed': { req: { kb: string; embedder: string }; res: { chunks: number; embedder: EmbedderFingerprint } };
   'kb.rename': { req: { name: string; newName: string }; res: KbSummary };
   /** Soft delete: recoverable with kb.undelete until purged. `confirm` must repeat the name. */
   'kb.delete': { req: { name: string; confirm: string }; res: { deleted: string } };
@@ -168,6 +171,8 @@ export interface ApiMethods {
   ask: { req: AskRequest; res: AskResponse };
   'ask.cancel': { req: { streamId: string }; res: { cancelled: boolean } };
   'models.list': { req: Record<string, never>; res: ModelSummary[] };
+  /** Which chat model answers (a file in models/), or null for extractive answers only. */
+  'models.useChat': { req: { name: string | null }; res: { chatModel: string | null } };
   'jobs.list': { req: Record<string, never>; res: JobRecord[] };
   'jobs.cancel': { req: { id: string }; res: { cancelled: boolean } };
 }
@@ -190,10 +195,12 @@ export const API_METHODS: readonly ApiMethod[] = [
   'kb.documents',
   'kb.deleteDocument',
   'kb.compact',
+  'kb.reembed',
   'kb.upload',
   'ask',
   'ask.cancel',
   'models.list',
+  'models.useChat',
   'jobs.list',
   'jobs.cancel',
 ];

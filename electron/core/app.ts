@@ -6,6 +6,10 @@ import type { ApiEvent, AppInfo, ReadyState } from '../api/contract.js';
 import { type ApiHandlers, UserError } from '../api/handlers.js';
 import { JobManager } from './jobs/jobs.js';
 import { KnowledgeService } from './kb/knowledge.js';
+import { extractiveAnswer } from './kb/answer.js';
+import { ModelService, ggufNameOf } from './models/service.js';
+import { modelAnswer } from './models/modelAnswer.js';
+import type { AskRequest, AskResponse } from '../api/contract.js';
 import { type Db, getMeta, openCatalog, setMeta } from './store/catalog.js';
 import { type DataRootLayout, prepareDataRoot, resolveDataRoot, temporaryLocationWarning } from './store/dataRoot.js';
 import { DataRootLock, type LockOwner } from './store/lock.js';
@@ -40,7 +44,13 @@ export interface LifelineApp {
   readonly info: AppInfo;
   readonly handlers: ApiHandlers;
   readonly knowledge: KnowledgeService;
+  readonly models: ModelService;
   readonly jobs: JobManager;
+  /**
+   * Answers a question: with the chat model when one is in models/ (streamed through `onDelta`,
+   * stopped by `signal`), otherwise extractively. Always with citations, or plainly not covered.
+   */
+  answer(req: AskRequest, options?: { signal?: AbortSignal; onDelta?: (text: string) => void }): Promise<AskResponse>;
   readonly layout: DataRootLayout;
   readonly db: Db;
   readonly startup: StartupReport;
@@ -74,6 +84,7 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
   // Jobs left "running" by a dead process are marked interrupted — only by the lock holder.
   const jobs = new JobManager(db, { markInterrupted: lock !== null });
   const knowledge = new KnowledgeService(db, layout);
+  const models = new ModelService(db, layout.models);
   const listeners = new Set<(e: ApiEvent) => void>();
   const emit = (e: ApiEvent) => listeners.forEach((l) => l(e));
   jobs.onUpdate((job) => emit({ type: 'job', job }));
@@ -86,8 +97,23 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
 
   const info: AppInfo = { name: 'Lifeline', version: appVersion(), shell: options.shell, dataRoot: root, dataRootWarning: temporaryLocationWarning(root) };
 
+  /** GGUF embedders that knowledge bases were built with; a missing one is reported on use, not fatal. */
+  const modelProblems: string[] = [];
+  const loadRecordedEmbedders = async () => {
+    const names = new Set(knowledge.recordedEmbedders().map((r) => ggufNameOf(r.embedder.id)).filter((n): n is string => n !== null));
+    for (const name of names) {
+      setState({ status: 'initializing', phase: `loading embedding model ${name}`, percent: 30 });
+      try {
+        knowledge.registerEmbedder(await models.embedder(name));
+      } catch (err) {
+        modelProblems.push(`${name}: ${(err as Error).message}`);
+      }
+    }
+  };
+
   const startUp = async () => {
     if (!lock) {
+      await loadRecordedEmbedders();
       setState({ status: 'initializing', phase: 'loading indexes', percent: 50 });
       knowledge.warmUp();
       setState({ status: 'ready', phase: 'ready', percent: 100 });
@@ -109,6 +135,7 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
         setMeta(db, 'demo_seeded', new Date().toISOString());
       } else setMeta(db, 'demo_seeded', 'declined');
     }
+    await loadRecordedEmbedders();
     setState({ status: 'initializing', phase: 'loading indexes', percent: 50 });
     knowledge.warmUp((done, total) => setState({ status: 'initializing', phase: 'loading indexes', percent: 50 + Math.round((50 * done) / Math.max(total, 1)) - 1 }));
     setState({ status: 'ready', phase: 'ready', percent: 100 });
@@ -133,11 +160,34 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
   };
   const streams = new Map<string, AbortController>();
 
+  const answer = async (req: AskRequest, opts: { signal?: AbortSignal; onDelta?: (text: string) => void } = {}): Promise<AskResponse> => {
+    await whenReadyOrThrow();
+    const p = await knowledge.prepareAsk(req);
+    const chatName = await models.chatModelName();
+    const chat = chatName ? await models.chatModel() : null;
+    if (!chat) return extractiveAnswer(p.question, p.passages, p.limit, p.started);
+    const r = await modelAnswer(p.question, p.passages, chat, { limit: p.limit, signal: opts.signal, onDelta: opts.onDelta, started: p.started });
+    return r.mode === 'model' ? { ...r, model: chatName ?? undefined } : r;
+  };
+
+  const embedderNamed = async (name: string | undefined) => (name && name !== 'default' ? models.embedder(name) : undefined);
+
   const handlers: ApiHandlers = {
     'app.info': async () => info,
     'app.ready': async () => state,
     'kb.list': async () => knowledge.listKbs(),
-    'kb.create': async (r) => (writable(), knowledge.createKb(r.name, r.description)),
+    'kb.create': async (r) => {
+      writable();
+      const e = await embedderNamed(r.embedder);
+      if (e) knowledge.registerEmbedder(e);
+      return knowledge.createKb(r.name, r.description, e);
+    },
+    'kb.reembed': async (r) => {
+      writable();
+      await whenReadyOrThrow();
+      const e = (await embedderNamed(r.embedder)) ?? knowledge.defaultEmbedderInstance();
+      return jobs.run('reembed', `Re-embed ${r.kb}`, (ctx) => knowledge.reembed(r.kb, e, ctx));
+    },
     'kb.rename': async (r) => (writable(), knowledge.renameKb(r.name, r.newName)),
     'kb.delete': async (r) => (writable(), knowledge.deleteKb(r.name, r.confirm), { deleted: r.name }),
     'kb.deleted': async () => knowledge.deletedKbs(),
@@ -159,12 +209,11 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
       return jobs.run('ingest', `Upload ${r.name} into ${r.kb}`, (ctx) => knowledge.ingestUpload(r.kb, r.name, bytes, ctx));
     },
     ask: async (req) => {
-      await whenReadyOrThrow();
       const id = typeof req.streamId === 'string' ? req.streamId : null;
       const controller = new AbortController();
       if (id) streams.set(id, controller);
       try {
-        return await knowledge.ask(req);
+        return await answer(req, { signal: controller.signal, onDelta: id ? (text) => emit({ type: 'answer.delta', streamId: id, text }) : undefined });
       } finally {
         if (id) streams.delete(id);
       }
@@ -174,7 +223,12 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
       c?.abort();
       return { cancelled: Boolean(c) };
     },
-    'models.list': async () => [],
+    'models.list': async () => models.list(),
+    'models.useChat': async (r) => {
+      writable();
+      await models.useChatModel(r.name ?? null);
+      return { chatModel: await models.chatModelName() };
+    },
     'jobs.list': async () => jobs.list(),
     'jobs.cancel': async (req) => ({ cancelled: jobs.cancel(String(req.id)) }),
   };
@@ -183,6 +237,8 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
     info,
     handlers,
     knowledge,
+    models,
+    answer,
     jobs,
     layout,
     db,
@@ -197,6 +253,8 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
     },
     async close() {
       await started.catch(() => undefined);
+      for (const c of streams.values()) c.abort();
+      await models.dispose();
       listeners.clear();
       db.close();
       lock?.release();

@@ -12,7 +12,8 @@ import type { JobContext } from '../jobs/jobs.js';
 import { type Embedder, HashEmbedder } from '../models/hashEmbedder.js';
 import { type CompactionResult, compactKb, ensureAnnIndexes, needsCompaction, removeUnreferencedSegmentFiles, segmentFilesOf, segmentStats } from '../vectors/compaction.js';
 import { loadAnn } from '../vectors/segments.js';
-import { loadSegment } from '../vectors/segments.js';
+import { loadSegment, writeSegment } from '../vectors/segments.js';
+import { ANN_MIN_VECTORS, writeAnn } from '../vectors/ann.js';
 import { extractiveAnswer } from './answer.js';
 import { type IngestSource, Ingestor, cleanDocumentName } from './ingest.js';
 import { type Passage, type LiveSegment, fuse, lexicalSearch, vectorSearch } from './retrieval.js';
@@ -46,6 +47,10 @@ export class KnowledgeService {
       this.loaded.delete(kbId);
       this.chunkTotal = null;
     });
+  }
+
+  defaultEmbedderInstance(): Embedder {
+    return this.defaultEmbedder;
   }
 
   /** Makes an embedder (a loaded GGUF model) available to knowledge bases recorded with its fingerprint. */
@@ -331,14 +336,66 @@ export class KnowledgeService {
     return out;
   }
 
-  async ask(req: AskRequest): Promise<AskResponse> {
+  /** Validates a question and retrieves its passages; the answer is made by the caller. */
+  async prepareAsk(req: AskRequest): Promise<{ question: string; limit: number; passages: Passage[]; started: number }> {
     const started = Date.now();
     const question = typeof req.question === 'string' ? req.question.trim() : '';
     if (!question) throw new UserError('empty-question', 'the question is empty');
     if (question.length > 2000) throw new UserError('question-too-long', 'the question is longer than 2000 characters');
-    const limit = Math.min(Math.max(req.limit ?? 4, 1), 10);
+    const limit = Math.min(Math.max(Number(req.limit ?? 4) || 4, 1), 10);
     const passages = await this.search(question, { kb: req.kb, documents: req.documents, limit: 8 });
-    return extractiveAnswer(question, passages, limit, started);
+    return { question, limit, passages, started };
+  }
+
+  /** An extractive answer with citations (no model needed). */
+  async ask(req: AskRequest): Promise<AskResponse> {
+    const p = await this.prepareAsk(req);
+    return extractiveAnswer(p.question, p.passages, p.limit, p.started);
+  }
+
+  /**
+   * Re-embeds every chunk of a knowledge base with another embedder, as one swap: the new
+   * segment is written first, then one transaction replaces the segments and the recorded
+   * fingerprint. Vectors of two embedders are never mixed (invariant 4).
+   */
+  async reembed(kbName: string, embedder: Embedder, ctx?: JobContext): Promise<{ chunks: number; embedder: EmbedderFingerprint }> {
+    const kb = this.requireKb(kbName);
+    const rows = this.db.prepare('SELECT id, heading, text FROM chunk WHERE kb_id = ? ORDER BY id').all(kb.id) as { id: number; heading: string; text: string }[];
+    const dim = embedder.fingerprint.dimension;
+    const vectors = new Float32Array(rows.length * dim);
+    const BATCH = 256;
+    for (let i = 0; i < rows.length; i += BATCH) {
+      if (ctx?.signal.aborted) throw new UserError('cancelled', 're-embedding was cancelled; the knowledge base is unchanged');
+      const batch = rows.slice(i, i + BATCH);
+      vectors.set(await embedder.embed(batch.map((r) => (r.heading ? `${r.heading}\n${r.text}` : r.text))), i * dim);
+      ctx?.progress({ done: Math.min(i + BATCH, rows.length), total: rows.length, message: 're-embedding' });
+    }
+    const seg = rows.length ? writeSegment(this.layout.root, vectors, dim, 'ip') : null;
+    const ann = seg && rows.length >= ANN_MIN_VECTORS ? writeAnn(this.layout.root, vectors, dim) : null;
+    const oldFiles = segmentFilesOf(this.db, kb.id);
+    const f = embedder.fingerprint;
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM segment WHERE kb_id = ?').run(kb.id);
+      if (seg) {
+        const id = Number(
+          this.db
+            .prepare('INSERT INTO segment(kb_id, file, sha256, bytes, dimension, vectors, metric, created_at, ann_file, ann_sha256, ann_params) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+            .run(kb.id, seg.file, seg.sha256, seg.bytes, seg.dimension, seg.vectors, seg.metric, nowIso(), ann?.file ?? null, ann?.sha256 ?? null, ann ? JSON.stringify(ann.params) : null).lastInsertRowid,
+        );
+        const ins = this.db.prepare('INSERT INTO segment_row(segment_id, row, chunk_id) VALUES (?, ?, ?)');
+        rows.forEach((r, row) => ins.run(id, row, r.id));
+      }
+      this.db.prepare('UPDATE kb SET embedder_id = ?, embedder_version = ?, embedder_dim = ?, embedder_norm = ? WHERE id = ?').run(f.id, f.version, f.dimension, f.normalization, kb.id);
+    })();
+    removeUnreferencedSegmentFiles(this.db, this.layout.root, oldFiles);
+    this.loaded.delete(kb.id);
+    this.registerEmbedder(embedder);
+    return { chunks: rows.length, embedder: f };
+  }
+
+  /** Fingerprints recorded by live knowledge bases (to load their embedders at start-up). */
+  recordedEmbedders(): { kb: string; embedder: EmbedderFingerprint }[] {
+    return (this.db.prepare('SELECT * FROM kb WHERE deleted_at IS NULL').all() as KbRow[]).map((k) => ({ kb: k.name, embedder: fingerprintOf(k) }));
   }
 }
 

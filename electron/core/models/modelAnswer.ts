@@ -181,5 +181,5 @@ export async function modelAnswer(question: string, passages: readonly Passage[]
   const cited = citedNumbers(answer, given.length);
   const citations = [...cited.map((n) => given[n - 1]!), ...given.filter((c) => !cited.includes(c.n))];
   const covered = !(cited.length === 0 && saysNotCovered(answer, question));
-  return { answer, covered, citations, mode: 'model', tookMs: Date.now() - started };
+  return { answer, covered, citations, mode: 'model', ...(res.stopReason === 'cancelled' ? { cancelled: true } : {}), tookMs: Date.now() - started };
 }
