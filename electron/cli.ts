@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import { UserError } from './api/handlers.js';
 import { type LifelineApp, openLifeline } from './core/app.js';
 import { KnowledgeService } from './core/kb/knowledge.js';
+import { CatalogDamagedError } from './core/store/catalog.js';
 import { startServer } from './server.js';
 
 export const EXIT_OK = 0;
@@ -16,7 +17,7 @@ interface Parsed {
 }
 
 const VALUE_FLAGS = new Set(['--data', '--kb', '--port', '--host', '--description', '--limit', '--token-file', '--embedder', '--document']);
-const BOOL_FLAGS = new Set(['--json', '--help', '-h', '--no-demo', '--yes']);
+const BOOL_FLAGS = new Set(['--json', '--help', '-h', '--no-demo', '--yes', '--deep']);
 
 class UsageError extends Error {}
 
@@ -51,6 +52,8 @@ Commands:
   serve [--port N] [--host 127.0.0.1]   serve the console on loopback; prints the address with its token
   ask "question" [--kb NAME] [--document NAME] [--limit N]
                                         answer with citations (the chat model in models/ when there is one)
+  verify [--deep]                       check the data root: exit 0 ok, 1 problems found
+  repair                                rebuild derived data (segments, indexes), sweep, resume; lists each repair
   models list                           GGUF files in the data root's models/ folder
   models use-chat FILE.gguf|none        choose the chat model (none: extractive answers only)
   kb list                               list knowledge bases
@@ -99,7 +102,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     },
   };
   const str = (name: string) => (typeof flags.get(name) === 'string' ? (flags.get(name) as string) : undefined);
-  const openAs = (access: 'read' | 'write') => () => openLifeline({ dataDir: str('--data'), shell: 'cli', seedDemo: !flags.has('--no-demo'), access, command: `lifeline ${command}` });
+  const openAs = (access: 'read' | 'write', maintenance = true) => () =>
+    openLifeline({ dataDir: str('--data'), shell: 'cli', seedDemo: !flags.has('--no-demo'), access, command: `lifeline ${command}`, maintenance });
   const open = openAs('write');
   const confirmed = async (what: string, name: string) => {
     if (flags.has('--yes')) return name;
@@ -202,6 +206,29 @@ export async function runCli(argv: readonly string[]): Promise<number> {
           }
         });
       }
+      case 'verify':
+        return await withApp(openAs('read', false), async (app) => {
+          const r = await app.verify(flags.has('--deep'));
+          const human = [
+            `${r.ok ? 'OK' : 'PROBLEMS FOUND'} (${r.deep ? 'deep' : 'fast'} check, ${r.durationMs} ms): ${Object.entries(r.checked).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+            ...r.problems.map((p) => `${p.severity.toUpperCase().padEnd(7)} ${p.code}  ${p.path}\n        ${p.message}\n        fix: ${REPAIR_WORDS[p.repair]}`),
+          ].join('\n');
+          out.print(human, { ok: r.ok, deep: r.deep, checked: r.checked, problems: r.problems, durationMs: r.durationMs });
+          return r.problems.length ? EXIT_PROBLEMS : EXIT_OK;
+        });
+      case 'repair':
+        return await withApp(openAs('write', false), async (app) => {
+          const r = await app.repair();
+          const human = [
+            ...(app.startup.repaired ? app.startup.repaired.actions.map((a) => `${a.ok ? 'done' : 'FAILED'}  ${a.action} (at start-up)${a.error ? `: ${a.error}` : ''}`) : []),
+            ...r.actions.map((a) => `${a.ok ? 'done' : 'FAILED'}  ${a.action}${a.error ? `: ${a.error}` : ''}`),
+            ...(r.actions.length === 0 && !app.startup.repaired ? ['nothing to repair'] : []),
+            ...r.needsRestore.map((p) => `NEEDS RESTORE  ${p.path}: ${p.message}`),
+            r.ok ? 'the data root verifies clean' : 'problems remain: see lifeline verify --deep',
+          ].join('\n');
+          out.print(human, { ok: r.ok, startup: app.startup.repaired?.actions ?? [], actions: r.actions, needsRestore: r.needsRestore, after: r.after });
+          return r.ok ? EXIT_OK : EXIT_PROBLEMS;
+        });
       case 'models': {
         const [sub = 'list', name] = rest;
         return await withApp(openAs(sub === 'list' ? 'read' : 'write'), async (app) => {
@@ -242,6 +269,12 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         throw new UsageError(`unknown command "${command}"`);
     }
   } catch (err) {
+    if (err instanceof CatalogDamagedError && command === 'verify') {
+      // The one thing that cannot be rebuilt: report it as a problem, like any other finding.
+      const problem = { code: 'catalog-corrupt', severity: 'error', path: 'catalog.sqlite', message: err.message, repair: 'restore' };
+      out.print(`PROBLEMS FOUND\nERROR   catalog-corrupt  catalog.sqlite\n        ${err.message}`, { ok: false, deep: flags.has('--deep'), checked: {}, problems: [problem], durationMs: 0 });
+      return EXIT_PROBLEMS;
+    }
     if (err instanceof UsageError) {
       process.stderr.write(`lifeline: ${err.message}\n(see lifeline --help)\n`);
       return EXIT_ERROR;
@@ -284,6 +317,15 @@ async function serve(str: (n: string) => string | undefined, flags: Map<string, 
   await app.close();
   return EXIT_OK;
 }
+
+const REPAIR_WORDS: Record<string, string> = {
+  rebuild: 'rebuilt from the catalog by `lifeline repair`',
+  restore: 'cannot be rebuilt: restore from a backup (`lifeline restore`)',
+  reembed: 're-embed the knowledge base (`lifeline kb reembed`) or put the original model file back',
+  sweep: 'removed by `lifeline repair` (leftovers of an interrupted write)',
+  resume: 'finished by `lifeline repair` (or the next start)',
+  none: 'informational',
+};
 
 /** Job progress on stderr when it is a terminal (stdout stays clean for --json). */
 function showProgress(app: LifelineApp): () => void {

@@ -34,6 +34,11 @@ const PRELOAD_API_METHODS = [
   'ask.cancel',
   'models.list',
   'models.useChat',
+  'integrity.verify',
+  'integrity.repair',
+  'health.summary',
+  'chatchat.inspect',
+  'chatchat.import',
   'jobs.list',
   'jobs.cancel',
 ] as const satisfies readonly ApiMethod[];

@@ -11,6 +11,7 @@ import { callApi } from './api/handlers.js';
 import type { LifelineApp } from './core/app.js';
 import { appRoot } from './core/util/appRoot.js';
 import { CONTENT_SECURITY_POLICY } from './security.js';
+import { createMetrics } from './core/metrics/metrics.js';
 
 export interface ServeOptions {
   host?: string;
@@ -61,6 +62,7 @@ export async function startServer(app: LifelineApp, options: ServeOptions = {}):
   const tokenBuf = Buffer.from(token);
   const staticDir = path.resolve(options.staticDir ?? path.join(appRoot(), 'dist', 'renderer'));
   const sseClients = new Set<http.ServerResponse>();
+  const metrics = createMetrics(app);
   const unsubscribe = app.onEvent((e: ApiEvent) => {
     const line = `data: ${JSON.stringify(e)}\n\n`;
     for (const res of sseClients) res.write(line);
@@ -88,6 +90,13 @@ export async function startServer(app: LifelineApp, options: ServeOptions = {}):
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
     const p = url.pathname;
     if (p === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (p === '/metrics') {
+      // Read-only counts and timestamps, no document content: served without the token so a
+      // local Prometheus can scrape it (the server listens on loopback only).
+      const text = await metrics.metrics();
+      res.writeHead(200, { 'Content-Type': metrics.contentType, 'Cache-Control': 'no-store' });
+      return void res.end(text);
+    }
     if (p === '/readyz') {
       const s = app.ready();
       return sendJson(res, s.status === 'failed' ? 503 : 200, s);

@@ -140,6 +140,86 @@ export interface ModelSummary {
   error?: string;
 }
 
+export interface IntegrityProblem {
+  code: string;
+  severity: 'error' | 'warning';
+  /** Relative to the data root. */
+  path: string;
+  message: string;
+  /** rebuild (derived data: `repair`), restore (from a backup), reembed, sweep, resume, none. */
+  repair: string;
+  kb?: string;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  deep: boolean;
+  checked: Record<string, number>;
+  problems: IntegrityProblem[];
+  durationMs: number;
+}
+
+export interface RepairResult {
+  ok: boolean;
+  actions: { code: string; action: string; kb?: string; ok: boolean; error?: string }[];
+  needsRestore: IntegrityProblem[];
+  after: VerifyResult;
+}
+
+export interface VerifyRun {
+  at: string;
+  deep: boolean;
+  ok: boolean;
+  errors: number;
+  warnings: number;
+  durationMs: number;
+}
+
+export interface HealthComponent {
+  id: 'catalog' | 'indexes' | 'models' | 'jobs' | 'backups';
+  status: 'ok' | 'warn' | 'fail' | 'unknown';
+  detail: string;
+}
+
+export interface HealthSummary {
+  ready: ReadyState;
+  components: HealthComponent[];
+  lastVerify: VerifyRun | null;
+  history: VerifyRun[];
+}
+
+export interface ChatchatVectorStore {
+  path: string;
+  indexType: string | null;
+  metric: string | null;
+  dimension: number | null;
+  vectors: number | null;
+  documents: number | null;
+  idMap: number | null;
+  status: 'ok' | 'missing-index' | 'missing-docstore' | 'mismatch' | 'corrupt';
+  problems: { code: string; message: string }[];
+}
+
+export interface ChatchatReport {
+  ok: boolean;
+  root: string;
+  knowledgeBases: {
+    name: string;
+    embedModel: string | null;
+    vectorStores: ChatchatVectorStore[];
+    infoDb: { files: number; docs: number } | null;
+    content: { present: number; missing: number };
+  }[];
+}
+
+export interface ChatchatImportResult {
+  kb: string;
+  source: 'original' | 'docstore' | 'mixed';
+  imported: number;
+  failed: { document: string; reason: string }[];
+  notBroughtOver: { what: string; reason: string }[];
+}
+
 /** Every call: request and response shapes, by method name. */
 export interface ApiMethods {
   'app.info': { req: Record<string, never>; res: AppInfo };
@@ -173,6 +253,13 @@ export interface ApiMethods {
   'models.list': { req: Record<string, never>; res: ModelSummary[] };
   /** Which chat model answers (a file in models/), or null for extractive answers only. */
   'models.useChat': { req: { name: string | null }; res: { chatModel: string | null } };
+  'integrity.verify': { req: { deep?: boolean }; res: VerifyResult };
+  'integrity.repair': { req: Record<string, never>; res: RepairResult };
+  'health.summary': { req: Record<string, never>; res: HealthSummary };
+  /** Reads a Langchain-Chatchat knowledge_base folder (or a bare LangChain FAISS folder) on this machine. */
+  'chatchat.inspect': { req: { dir: string; deep?: boolean }; res: ChatchatReport };
+  /** Brings a Chatchat knowledge base's documents into a Lifeline knowledge base (created if needed). */
+  'chatchat.import': { req: { dir: string; kb: string; sourceKb?: string }; res: ChatchatImportResult };
   'jobs.list': { req: Record<string, never>; res: JobRecord[] };
   'jobs.cancel': { req: { id: string }; res: { cancelled: boolean } };
 }
@@ -201,6 +288,11 @@ export const API_METHODS: readonly ApiMethod[] = [
   'ask.cancel',
   'models.list',
   'models.useChat',
+  'integrity.verify',
+  'integrity.repair',
+  'health.summary',
+  'chatchat.inspect',
+  'chatchat.import',
   'jobs.list',
   'jobs.cancel',
 ];

@@ -9,7 +9,10 @@ import { KnowledgeService } from './kb/knowledge.js';
 import { extractiveAnswer } from './kb/answer.js';
 import { ModelService, ggufNameOf } from './models/service.js';
 import { modelAnswer } from './models/modelAnswer.js';
-import type { AskRequest, AskResponse } from '../api/contract.js';
+import type { AskRequest, AskResponse, HealthSummary, VerifyRun } from '../api/contract.js';
+import { type Problem, type VerifyReport, verifyDataRoot } from './integrity/verify.js';
+import { type RepairReport, repairDataRoot } from './integrity/repair.js';
+import { writeSums } from './integrity/sums.js';
 import { type Db, getMeta, openCatalog, setMeta } from './store/catalog.js';
 import { type DataRootLayout, prepareDataRoot, resolveDataRoot, temporaryLocationWarning } from './store/dataRoot.js';
 import { DataRootLock, type LockOwner } from './store/lock.js';
@@ -31,6 +34,11 @@ export interface OpenOptions {
   access?: 'write' | 'read';
   /** What holds the lock, for the message another process shows. */
   command?: string;
+  /**
+   * Start-up maintenance (default true): sweep leftovers, resume interrupted ingests, rebuild
+   * damaged derived data. `lifeline verify` turns it off to report the data root as it is.
+   */
+  maintenance?: boolean;
 }
 
 /** What start-up found and did: leftovers swept, interrupted ingests resumed. */
@@ -38,6 +46,8 @@ export interface StartupReport {
   lockedBy: LockOwner | null;
   swept: SweepReport | null;
   resumedIngests: { jobId: string; kb: string; documents: number }[];
+  /** Repairs the start-up made by itself (derived data rebuilt), or null when none were needed. */
+  repaired: RepairReport | null;
 }
 
 export interface LifelineApp {
@@ -51,6 +61,11 @@ export interface LifelineApp {
    * stopped by `signal`), otherwise extractively. Always with citations, or plainly not covered.
    */
   answer(req: AskRequest, options?: { signal?: AbortSignal; onDelta?: (text: string) => void }): Promise<AskResponse>;
+  /** Checks the data root (recorded for the Health screen and the metrics). */
+  verify(deep: boolean): Promise<VerifyReport>;
+  /** Rebuilds derived data, sweeps, resumes; lists what needs a restore. */
+  repair(): Promise<RepairReport>;
+  health(): Promise<HealthSummary>;
   readonly layout: DataRootLayout;
   readonly db: Db;
   readonly startup: StartupReport;
@@ -80,11 +95,12 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
     lock?.release();
     throw err;
   }
-  const startup: StartupReport = { lockedBy: owner, swept: null, resumedIngests: [] };
+  const startup: StartupReport = { lockedBy: owner, swept: null, resumedIngests: [], repaired: null };
   // Jobs left "running" by a dead process are marked interrupted — only by the lock holder.
   const jobs = new JobManager(db, { markInterrupted: lock !== null });
   const knowledge = new KnowledgeService(db, layout);
   const models = new ModelService(db, layout.models);
+  if (lock) knowledge.onFilesChanged = () => writeSums(db, layout);
   const listeners = new Set<(e: ApiEvent) => void>();
   const emit = (e: ApiEvent) => listeners.forEach((l) => l(e));
   jobs.onUpdate((job) => emit({ type: 'job', job }));
@@ -98,7 +114,7 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
   const info: AppInfo = { name: 'Lifeline', version: appVersion(), shell: options.shell, dataRoot: root, dataRootWarning: temporaryLocationWarning(root) };
 
   /** GGUF embedders that knowledge bases were built with; a missing one is reported on use, not fatal. */
-  const modelProblems: string[] = [];
+  const embedderLoadErrors: string[] = [];
   const loadRecordedEmbedders = async () => {
     const names = new Set(knowledge.recordedEmbedders().map((r) => ggufNameOf(r.embedder.id)).filter((n): n is string => n !== null));
     for (const name of names) {
@@ -106,16 +122,16 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
       try {
         knowledge.registerEmbedder(await models.embedder(name));
       } catch (err) {
-        modelProblems.push(`${name}: ${(err as Error).message}`);
+        embedderLoadErrors.push(`${name}: ${(err as Error).message}`);
       }
     }
   };
 
   const startUp = async () => {
-    if (!lock) {
+    if (!lock || options.maintenance === false) {
       await loadRecordedEmbedders();
       setState({ status: 'initializing', phase: 'loading indexes', percent: 50 });
-      knowledge.warmUp();
+      await knowledge.warmUp();
       setState({ status: 'ready', phase: 'ready', percent: 100 });
       return;
     }
@@ -125,6 +141,14 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
       setState({ status: 'initializing', phase: `resuming an interrupted ingest into ${r.kb}`, percent: 5 });
       const results = await jobs.run('ingest', `Resume ingest into ${r.kb}`, (ctx) => knowledge.resumeIngest(r.jobId, ctx));
       startup.resumedIngests.push({ jobId: r.jobId, kb: r.kb, documents: results.length });
+    }
+    // Self-healing: derived data that is missing or damaged is rebuilt before anyone asks.
+    setState({ status: 'initializing', phase: 'checking the data root', percent: 8 });
+    const fast = await verify(false);
+    const failedLoads = await knowledge.warmUp();
+    if (failedLoads.length || fast.problems.some((p) => p.repair === 'rebuild' || p.repair === 'sweep')) {
+      setState({ status: 'initializing', phase: 'rebuilding damaged indexes', percent: 12 });
+      startup.repaired = await jobs.run('repair', 'Self-healing start-up', (ctx) => repairDataRoot(db, layout, knowledge, verify, ctx));
     }
     // Only a brand-new data root gets the demo; a root whose first use declined it (--no-demo)
     // or that already holds knowledge bases never does.
@@ -137,7 +161,7 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
     }
     await loadRecordedEmbedders();
     setState({ status: 'initializing', phase: 'loading indexes', percent: 50 });
-    knowledge.warmUp((done, total) => setState({ status: 'initializing', phase: 'loading indexes', percent: 50 + Math.round((50 * done) / Math.max(total, 1)) - 1 }));
+    await knowledge.warmUp((done, total) => setState({ status: 'initializing', phase: 'loading indexes', percent: 50 + Math.round((50 * done) / Math.max(total, 1)) - 1 }));
     setState({ status: 'ready', phase: 'ready', percent: 100 });
   };
   const started = startUp().catch((err: Error) => {
@@ -154,6 +178,73 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
     }
     if (state.status === 'failed') throw new UserError('not-ready', `Lifeline could not start: ${state.error}`);
   };
+
+  async function modelProblems(): Promise<Problem[]> {
+    const out: Problem[] = [];
+    const entries = await models.scan(true);
+    for (const e of entries.filter((m) => m.error)) {
+      out.push({ code: 'model-damaged', severity: 'warning', path: `models/${e.name}`, message: `${e.name}: ${e.error}`, repair: 'restore' });
+    }
+    for (const r of knowledge.recordedEmbedders()) {
+      const name = ggufNameOf(r.embedder.id);
+      if (!name) continue;
+      const e = entries.find((m) => m.name === name);
+      if (!e) out.push({ code: 'embedder-missing', severity: 'error', path: `models/${name}`, message: `knowledge base ${r.kb} was embedded with ${name}, which is not in the models folder`, repair: 'reembed', kb: r.kb });
+      else if (e.sha256 && e.sha256 !== r.embedder.version) out.push({ code: 'embedder-changed', severity: 'error', path: `models/${name}`, message: `${name} is not the file knowledge base ${r.kb} was embedded with (its sha256 changed); its vectors would not match`, repair: 'reembed', kb: r.kb });
+    }
+    return out;
+  }
+
+  async function verify(deep: boolean): Promise<VerifyReport> {
+    const report = await verifyDataRoot(db, layout, { deep, embedders: modelProblems });
+    if (lock) {
+      const errors = report.problems.filter((p) => p.severity === 'error').length;
+      db.prepare('INSERT INTO verify_run(at, deep, ok, errors, warnings, duration_ms, report) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+        new Date().toISOString(), deep ? 1 : 0, report.ok ? 1 : 0, errors, report.problems.length - errors, report.durationMs, JSON.stringify(report),
+      );
+      if (deep && report.ok) writeSums(db, layout);
+    }
+    return report;
+  }
+
+  function verifyHistory(limit = 30): VerifyRun[] {
+    return (db.prepare('SELECT at, deep, ok, errors, warnings, duration_ms AS durationMs FROM verify_run ORDER BY id DESC LIMIT ?').all(limit) as (Omit<VerifyRun, 'deep' | 'ok'> & { deep: number; ok: number })[])
+      .map((r) => ({ ...r, deep: r.deep === 1, ok: r.ok === 1 }))
+      .reverse();
+  }
+
+  async function repair(): Promise<RepairReport> {
+    if (!lock) throw new UserError('read-only', `another process (${owner?.pid}, ${owner?.command}) holds the data root; repair there`);
+    const r = await jobs.run('repair', 'Repair', (ctx) => repairDataRoot(db, layout, knowledge, verify, ctx));
+    writeSums(db, layout);
+    return r;
+  }
+
+  async function health(): Promise<HealthSummary> {
+    const history = verifyHistory();
+    const last = history[history.length - 1] ?? null;
+    const lastReport = last ? (JSON.parse((db.prepare('SELECT report FROM verify_run ORDER BY id DESC LIMIT 1').get() as { report: string }).report) as VerifyReport) : null;
+    const byCode = (codes: string[]) => lastReport?.problems.filter((p) => codes.some((c) => p.code.startsWith(c))) ?? [];
+    const status = (ps: Problem[]): 'ok' | 'warn' | 'fail' | 'unknown' => (!lastReport ? 'unknown' : ps.some((p) => p.severity === 'error') ? 'fail' : ps.length ? 'warn' : 'ok');
+    const catalogP = byCode(['catalog', 'document', 'isolation']);
+    const indexP = byCode(['segment', 'ann', 'chunks-without', 'fulltext']);
+    const modelP = byCode(['model', 'embedder']);
+    const kbs = knowledge.listKbs();
+    const running = jobs.list().filter((j) => j.state === 'running');
+    const chat = await models.chatModelName().catch(() => null);
+    return {
+      ready: state,
+      lastVerify: last,
+      history,
+      components: [
+        { id: 'catalog', status: status(catalogP), detail: catalogP[0]?.message ?? `${kbs.length} knowledge bases, ${kbs.reduce((s, k) => s + k.documents, 0)} documents` },
+        { id: 'indexes', status: status(indexP), detail: indexP[0]?.message ?? `${kbs.reduce((s, k) => s + k.chunks, 0)} chunks searchable` },
+        { id: 'models', status: status(modelP), detail: modelP[0]?.message ?? (chat ? `answers from ${chat}` : 'extractive answers (no chat model)') },
+        { id: 'jobs', status: running.length ? 'warn' : 'ok', detail: running.length ? running.map((j) => j.title).join(', ') : 'no job running' },
+        { id: 'backups', status: 'unknown', detail: 'no backup configured yet' },
+      ],
+    };
+  }
 
   const writable = () => {
     if (!lock) throw new UserError('read-only', `another process (${owner?.pid}, ${owner?.command}) holds the data root; this one can only read`);
@@ -229,6 +320,15 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
       await models.useChatModel(r.name ?? null);
       return { chatModel: await models.chatModelName() };
     },
+    'integrity.verify': async (r) => verify(Boolean(r.deep)),
+    'integrity.repair': async () => repair(),
+    'health.summary': async () => health(),
+    'chatchat.inspect': async () => {
+      throw new UserError('unavailable', 'Chatchat inspection is not available in this build');
+    },
+    'chatchat.import': async () => {
+      throw new UserError('unavailable', 'Chatchat import is not available in this build');
+    },
     'jobs.list': async () => jobs.list(),
     'jobs.cancel': async (req) => ({ cancelled: jobs.cancel(String(req.id)) }),
   };
@@ -239,6 +339,9 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
     knowledge,
     models,
     answer,
+    verify,
+    repair,
+    health,
     jobs,
     layout,
     db,

@@ -27,6 +27,7 @@ describe('the approximate (IVF) index beside a large segment', () => {
 
   it('chooses more lists for more vectors and probes a few percent of them', () => {
     expect(annParamsFor(100_000)).toEqual({ type: 'ivf-flat', nlist: 1265, nprobe: 127 });
+    expect(annParamsFor(60)).toEqual({ type: 'ivf-flat', nlist: 1, nprobe: 1 });
     expect(annParamsFor(25_000).nlist).toBeLessThan(annParamsFor(100_000).nlist);
   });
 

@@ -37,6 +37,8 @@ export class KnowledgeService {
   private readonly defaultEmbedder = new HashEmbedder();
   private readonly extraEmbedders = new Map<string, Embedder>();
   readonly ingestor: Ingestor;
+  /** Called after every change to the files of the data root (the app keeps SHA256SUMS current). */
+  onFilesChanged: () => void = () => undefined;
 
   constructor(
     private readonly db: Db,
@@ -47,6 +49,16 @@ export class KnowledgeService {
       this.loaded.delete(kbId);
       this.chunkTotal = null;
     });
+  }
+
+  isLoaded(kbName: string): boolean {
+    const kb = this.findKb(kbName);
+    return kb !== undefined && this.loaded.has(kb.id);
+  }
+
+  /** Drops a knowledge base's loaded segments, so the next search reloads them from disk. */
+  forget(kbId: number): void {
+    this.loaded.delete(kbId);
   }
 
   defaultEmbedderInstance(): Embedder {
@@ -129,6 +141,7 @@ export class KnowledgeService {
     this.db.prepare('DELETE FROM kb WHERE id = ?').run(kb.id);
     removeUnreferencedSegmentFiles(this.db, this.layout.root, files);
     this.removeUnreferencedBlobs(blobs);
+    this.onFilesChanged();
   }
 
   private removeUnreferencedBlobs(hashes: readonly string[]): void {
@@ -155,12 +168,14 @@ export class KnowledgeService {
     this.db.prepare('DELETE FROM document WHERE id = ?').run(doc.id);
     this.removeUnreferencedBlobs([doc.blob_sha256]);
     this.maybeCompact(kb.id);
+    this.onFilesChanged();
   }
 
   compact(kbName: string, ctx?: JobContext): CompactionResult {
     const kb = this.requireKb(kbName);
     const r = compactKb(this.db, this.layout.root, kb.id, ctx);
     this.loaded.delete(kb.id);
+    this.onFilesChanged();
     return r;
   }
 
@@ -211,9 +226,12 @@ export class KnowledgeService {
 
   async ingest(kbName: string, sources: readonly IngestSource[], ctx?: JobContext): Promise<IngestReport> {
     const kb = this.requireKb(kbName);
-    const report = await this.ingestor.ingest(this.kbForIngest(kb), sources, ctx?.jobId ?? `direct-${process.pid}-${Date.now()}`, ctx);
-    this.maybeCompact(kb.id);
-    return report;
+    try {
+      return await this.ingestor.ingest(this.kbForIngest(kb), sources, ctx?.jobId ?? `direct-${process.pid}-${Date.now()}`, ctx);
+    } finally {
+      this.maybeCompact(kb.id);
+      this.onFilesChanged();
+    }
   }
 
   async ingestUpload(kbName: string, name: string, bytes: Uint8Array, ctx?: JobContext): Promise<IngestFileResult> {
@@ -239,6 +257,7 @@ export class KnowledgeService {
     const results = await this.ingestor.processPending(this.kbForIngest(kb), jobId, ctx);
     this.db.prepare("DELETE FROM ingest_item WHERE job_id = ? AND state != 'pending'").run(jobId);
     this.maybeCompact(kb.id);
+    this.onFilesChanged();
     return results;
   }
 
@@ -273,13 +292,29 @@ export class KnowledgeService {
     return live;
   }
 
-  /** Loads every knowledge base's segments (start-up), reporting progress. */
-  warmUp(onProgress?: (done: number, total: number) => void): void {
-    const kbs = this.db.prepare('SELECT id FROM kb WHERE deleted_at IS NULL').all() as { id: number }[];
-    kbs.forEach((k, i) => {
-      this.segmentsOf(k.id);
+  /**
+   * Loads every knowledge base's segments at start-up, yielding to the event loop between
+   * files so the server keeps answering /readyz ("initializing") during a long cold start.
+   * Returns the knowledge bases that failed to load, with why.
+   */
+  async warmUp(onProgress?: (done: number, total: number) => void): Promise<{ kb: string; error: string }[]> {
+    const kbs = this.db.prepare('SELECT id, name FROM kb WHERE deleted_at IS NULL').all() as { id: number; name: string }[];
+    const files = this.db.prepare('SELECT file, ann_file FROM segment WHERE kb_id = ?');
+    const failed: { kb: string; error: string }[] = [];
+    for (const [i, k] of kbs.entries()) {
+      // Read the files ahead without blocking (the page cache makes the load below fast).
+      for (const r of files.all(k.id) as { file: string; ann_file: string | null }[]) {
+        for (const f of [r.ann_file ?? r.file]) await readAhead(path.join(this.layout.root, f));
+      }
+      try {
+        this.segmentsOf(k.id);
+      } catch (err) {
+        failed.push({ kb: k.name, error: (err as Error).message });
+      }
       onProgress?.(i + 1, kbs.length);
-    });
+      await new Promise((r) => setImmediate(r));
+    }
+    return failed;
   }
 
   async search(question: string, options: { kb?: string; documents?: readonly string[]; limit?: number } = {}): Promise<Passage[]> {
@@ -390,6 +425,7 @@ export class KnowledgeService {
     removeUnreferencedSegmentFiles(this.db, this.layout.root, oldFiles);
     this.loaded.delete(kb.id);
     this.registerEmbedder(embedder);
+    this.onFilesChanged();
     return { chunks: rows.length, embedder: f };
   }
 
@@ -416,6 +452,20 @@ function fingerprintOf(r: KbRow): EmbedderFingerprint {
 function dedupeRanked<T extends { chunkId: number }>(list: T[]): T[] {
   const seen = new Set<number>();
   return list.filter((r) => (seen.has(r.chunkId) ? false : (seen.add(r.chunkId), true)));
+}
+
+/** Reads a file in 4 MiB pieces, yielding between them; missing files are left to the loader to report. */
+async function readAhead(file: string): Promise<void> {
+  let fh: fs.promises.FileHandle | null = null;
+  try {
+    fh = await fs.promises.open(file, 'r');
+    const buf = Buffer.allocUnsafe(4 << 20);
+    while ((await fh.read(buf, 0, buf.length, null)).bytesRead > 0) await new Promise((r) => setImmediate(r));
+  } catch {
+    /* reported by the load */
+  } finally {
+    await fh?.close();
+  }
 }
 
 /** Relative paths of the regular files under `dir`, sorted, hidden files and folders skipped. */

@@ -39,6 +39,10 @@ export class ModelService {
     return models[0]?.name ?? null;
   }
 
+  loadedChatModel(): string | null {
+    return this.chat?.name ?? null;
+  }
+
   async useChatModel(name: string | null): Promise<void> {
     if (name !== null && !(await this.scan(true)).some((m) => m.name === name && m.kind === 'chat' && !m.error)) {
       throw new UserError('no-such-model', `no usable chat model named "${name}" in ${this.dir}`);

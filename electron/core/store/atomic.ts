@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { sha256File } from '../util/hash.js';
 
 const TEMP_MARK = '.tmp-';
 
@@ -105,4 +106,20 @@ export function describeErrno(e: NodeJS.ErrnoException): string {
     default:
       return e.message;
   }
+}
+
+/**
+ * Writes a file named by its content's sha256 unless a sound copy is already there. A damaged
+ * copy under the same name (bit rot, a torn write the disk reported as done) is replaced, so
+ * writing the same content again heals it.
+ */
+export function writeContentAddressed(target: string, data: Uint8Array, hash: string): void {
+  if (fs.existsSync(target)) {
+    try {
+      if (fs.statSync(target).size === data.byteLength && sha256File(target) === hash) return;
+    } catch {
+      /* unreadable: rewrite it */
+    }
+  }
+  writeFileAtomic(target, data);
 }

@@ -1,7 +1,7 @@
 // Content-addressed store of original documents: blobs/sha256/ab/<hash>, written once.
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from './atomic.js';
+import { writeContentAddressed } from './atomic.js';
 import { sha256 } from '../util/hash.js';
 
 export class BlobStore {
@@ -19,8 +19,7 @@ export class BlobStore {
   /** Stores the bytes (if not already there) and returns their sha256. */
   put(data: Uint8Array): string {
     const hash = sha256(data);
-    const p = this.pathOf(hash);
-    if (!fs.existsSync(p)) writeFileAtomic(p, data);
+    writeContentAddressed(this.pathOf(hash), data, hash);
     return hash;
   }
 

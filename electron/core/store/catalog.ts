@@ -110,6 +110,19 @@ const MIGRATIONS: string[] = [
   ALTER TABLE segment ADD COLUMN ann_sha256 TEXT;
   ALTER TABLE segment ADD COLUMN ann_params TEXT;
   `,
+  // 4: verify runs, for the Health screen's trend and the metrics.
+  `
+  CREATE TABLE verify_run (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    deep INTEGER NOT NULL,
+    ok INTEGER NOT NULL,
+    errors INTEGER NOT NULL,
+    warnings INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    report TEXT NOT NULL
+  );
+  `,
 ];
 
 export function openCatalog(file: string, options: { readonly?: boolean } = {}): Db {
@@ -123,9 +136,7 @@ export function openCatalog(file: string, options: { readonly?: boolean } = {}):
   } catch (err) {
     db.close();
     const e = err as Error & { code?: string };
-    if (e.code === 'SQLITE_NOTADB' || e.code === 'SQLITE_CORRUPT') {
-      throw new Error(`${file}: the catalog is damaged (${e.message}); it cannot be rebuilt — restore it from a backup`);
-    }
+    if (e.code === 'SQLITE_NOTADB' || e.code === 'SQLITE_CORRUPT') throw new CatalogDamagedError(file, e.message);
     throw new Error(`${file}: ${e.message}`);
   }
   return db;
@@ -138,6 +149,18 @@ function migrate(db: Db): void {
       db.exec(MIGRATIONS[v]!);
       db.pragma(`user_version = ${v + 1}`);
     })();
+  }
+}
+
+/** The catalog cannot be opened: it is the source of truth and cannot be rebuilt. */
+export class CatalogDamagedError extends Error {
+  readonly code = 'catalog-corrupt';
+  constructor(
+    readonly file: string,
+    detail: string,
+  ) {
+    super(`${file}: the catalog is damaged (${detail}); it cannot be rebuilt — restore it from a backup`);
+    this.name = 'CatalogDamagedError';
   }
 }
 

@@ -8,12 +8,13 @@
 // at 20k, 39 ms at 100k), so above ANN_MIN_VECTORS a flat search alone would take more than
 // about 10 ms of the 30 ms end-to-end budget. IVF with nprobe = nlist/10 scans ~10% of the lists.
 import faissNode from 'faiss-node';
-import { writeFileAtomic } from '../store/atomic.js';
+import { writeContentAddressed } from '../store/atomic.js';
 import { sha256 } from '../util/hash.js';
 import path from 'node:path';
 import fs from 'node:fs';
 
-export const ANN_MIN_VECTORS = 25_000;
+/** LIFELINE_ANN_MIN_VECTORS overrides it (tests use a small value to exercise the IVF path quickly). */
+export const ANN_MIN_VECTORS = Number(process.env.LIFELINE_ANN_MIN_VECTORS) > 0 ? Number(process.env.LIFELINE_ANN_MIN_VECTORS) : 25_000;
 
 export interface AnnParams {
   type: 'ivf-flat';
@@ -23,8 +24,10 @@ export interface AnnParams {
 
 /** nlist ≈ 4·√n (FAISS's rule of thumb); nprobe = nlist/10 (at least 8): hashed n-gram vectors cluster loosely, and nlist/32 gave recall@10 of 0.68 at 100k. */
 export function annParamsFor(n: number): AnnParams {
-  const nlist = Math.max(64, Math.min(4096, Math.round(4 * Math.sqrt(n))));
-  return { type: 'ivf-flat', nlist, nprobe: Math.max(8, Math.round(nlist / 10)) };
+  // FAISS's k-means needs at least one training point per list (and warns below 39): never
+  // more lists than n/39, or train() aborts the whole process from C++.
+  const nlist = Math.max(1, Math.min(4096, Math.round(4 * Math.sqrt(n)), Math.floor(n / 39)));
+  return { type: 'ivf-flat', nlist, nprobe: Math.min(nlist, Math.max(8, Math.round(nlist / 10))) };
 }
 
 // Offsets in FAISS's IVF file (index_write.cpp, write_ivf_header): fourcc "IwFl", the common
@@ -35,6 +38,7 @@ const NPROBE_OFFSET = 45;
 /** Builds an IVF index of the vectors (inner product) and returns the bytes FAISS writes. */
 export function buildIvf(vectors: Float32Array, dimension: number, params: AnnParams): Buffer {
   const n = vectors.length / dimension;
+  if (params.nlist < 1 || params.nlist > n) throw new Error(`cannot build ${params.nlist} lists from ${n} vectors`);
   const index = faissNode.Index.fromFactory(dimension, `IVF${params.nlist},Flat`, faissNode.MetricType.METRIC_INNER_PRODUCT);
   // Train on an even sample of at most 40 vectors per list (k-means needs no more).
   const sampleN = Math.min(n, params.nlist * 40);
@@ -79,6 +83,6 @@ export function writeAnn(dataRoot: string, vectors: Float32Array, dimension: num
   const bytes = buildIvf(vectors, dimension, params);
   const hash = sha256(bytes);
   const file = path.posix.join('segments', `${hash}.ivf`);
-  if (!fs.existsSync(path.join(dataRoot, file))) writeFileAtomic(path.join(dataRoot, file), bytes);
+  writeContentAddressed(path.join(dataRoot, file), bytes, hash);
   return { file, sha256: hash, params };
 }

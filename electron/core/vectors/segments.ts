@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import faissNode from 'faiss-node';
-import { writeFileAtomic } from '../store/atomic.js';
+import { writeContentAddressed } from '../store/atomic.js';
 import { sha256 } from '../util/hash.js';
 import { decodeFlatHeader, encodeFlatIndex, type FlatHeader, type Metric } from './faissFormat.js';
 
@@ -26,7 +26,7 @@ export function writeSegment(dataRoot: string, vectors: Float32Array, dimension:
   const hash = sha256(bytes);
   const file = path.posix.join('segments', `${hash}.faiss`);
   const abs = path.join(dataRoot, file);
-  if (!fs.existsSync(abs)) writeFileAtomic(abs, bytes);
+  writeContentAddressed(abs, bytes, hash);
   return { file, sha256: hash, bytes: bytes.byteLength, dimension, vectors: vectors.length / dimension, metric };
 }
 

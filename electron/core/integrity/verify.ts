@@ -1,0 +1,252 @@
+// `lifeline verify`: what is intact, what is not, and what can be rebuilt (DESIGN.md
+// invariants 1–6). Fast mode reads sizes, headers and the catalog's quick_check; deep mode
+// re-hashes every file, runs integrity_check, loads each segment and searches stored vectors
+// for themselves, and cross-checks chunks, vectors and the full-text index.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Db } from '../store/catalog.js';
+import type { DataRootLayout } from '../store/dataRoot.js';
+import { isTempName } from '../store/atomic.js';
+import { sha256File } from '../util/hash.js';
+import { FLAT_HEADER_BYTES, decodeFlatHeader } from '../vectors/faissFormat.js';
+import { loadAnn, loadSegment } from '../vectors/segments.js';
+import { flatVectors } from '../vectors/faissFormat.js';
+
+export type Severity = 'error' | 'warning';
+/** What fixes a problem: `rebuild` (derived data, `lifeline repair`), `restore` (from a backup), `reembed`, `sweep`, `resume`, `none`. */
+export type RepairKind = 'rebuild' | 'restore' | 'reembed' | 'sweep' | 'resume' | 'none';
+
+export interface Problem {
+  code: string;
+  severity: Severity;
+  /** Relative to the data root. */
+  path: string;
+  message: string;
+  repair: RepairKind;
+  /** The knowledge base concerned, when there is one. */
+  kb?: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  deep: boolean;
+  checked: {
+    knowledgeBases: number;
+    documents: number;
+    chunks: number;
+    segments: number;
+    approximateIndexes: number;
+    blobsHashed: number;
+    bytesHashed: number;
+    vectorsSelfSearched: number;
+  };
+  problems: Problem[];
+  durationMs: number;
+}
+
+export interface EmbedderCheck {
+  /** Problems of GGUF embedders recorded by knowledge bases (missing or changed model files). */
+  (): Promise<Problem[]>;
+}
+
+const SELF_SEARCH_SAMPLE = 64;
+
+export async function verifyDataRoot(db: Db, layout: DataRootLayout, options: { deep: boolean; embedders?: EmbedderCheck }): Promise<VerifyReport> {
+  const started = Date.now();
+  const problems: Problem[] = [];
+  const checked: VerifyReport['checked'] = { knowledgeBases: 0, documents: 0, chunks: 0, segments: 0, approximateIndexes: 0, blobsHashed: 0, bytesHashed: 0, vectorsSelfSearched: 0 };
+  const rel = (p: string) => path.relative(layout.root, p).split(path.sep).join('/');
+
+  // 1. The catalog: the one thing that cannot be rebuilt.
+  const check = options.deep ? 'integrity_check' : 'quick_check';
+  let catalogOk = true;
+  try {
+    const rows = db.pragma(check) as Record<string, string>[];
+    const msgs = rows.map((r) => Object.values(r)[0]).filter((m) => m !== 'ok');
+    if (msgs.length) {
+      catalogOk = false;
+      problems.push({ code: 'catalog-corrupt', severity: 'error', path: 'catalog.sqlite', message: `PRAGMA ${check}: ${msgs.slice(0, 3).join('; ')}`, repair: 'restore' });
+    }
+  } catch (err) {
+    catalogOk = false;
+    problems.push({ code: 'catalog-corrupt', severity: 'error', path: 'catalog.sqlite', message: (err as Error).message, repair: 'restore' });
+  }
+  if (!catalogOk) return finish();
+
+  const kbs = db.prepare('SELECT id, name FROM kb WHERE deleted_at IS NULL').all() as { id: number; name: string }[];
+  const kbName = new Map(kbs.map((k) => [k.id, k.name]));
+  checked.knowledgeBases = kbs.length;
+
+  // 2. Original documents: sizes (fast) or hashes (deep). Originals cannot be rebuilt.
+  const docs = db.prepare('SELECT d.name, d.kb_id, d.blob_sha256, d.size FROM document d JOIN kb k ON k.id = d.kb_id').all() as { name: string; kb_id: number; blob_sha256: string; size: number }[];
+  checked.documents = docs.length;
+  const seenBlob = new Set<string>();
+  for (const d of docs) {
+    const p = path.join(layout.blobs, d.blob_sha256.slice(0, 2), d.blob_sha256);
+    const where = rel(p);
+    const kb = kbName.get(d.kb_id) ?? `(deleted kb ${d.kb_id})`;
+    let size: number;
+    try {
+      size = fs.statSync(p).size;
+    } catch {
+      problems.push({ code: 'document-missing', severity: 'error', path: where, message: `the original of "${d.name}" (${kb}) is missing; it cannot be rebuilt`, repair: 'restore', kb });
+      continue;
+    }
+    if (size !== d.size) {
+      problems.push({ code: 'document-corrupt', severity: 'error', path: where, message: `the original of "${d.name}" (${kb}) has ${size} bytes, the catalog records ${d.size}`, repair: 'restore', kb });
+      continue;
+    }
+    if (options.deep && !seenBlob.has(d.blob_sha256)) {
+      seenBlob.add(d.blob_sha256);
+      checked.blobsHashed++;
+      checked.bytesHashed += size;
+      if (sha256File(p) !== d.blob_sha256) problems.push({ code: 'document-corrupt', severity: 'error', path: where, message: `the original of "${d.name}" (${kb}) does not match its sha256`, repair: 'restore', kb });
+    }
+  }
+
+  // 3. Vector segments and their approximate indexes (derived: rebuildable).
+  const segs = db.prepare('SELECT s.id, s.kb_id, s.file, s.sha256, s.bytes, s.dimension, s.vectors, s.ann_file, s.ann_sha256 FROM segment s').all() as {
+    id: number;
+    kb_id: number;
+    file: string;
+    sha256: string;
+    bytes: number;
+    dimension: number;
+    vectors: number;
+    ann_file: string | null;
+    ann_sha256: string | null;
+  }[];
+  const dims = new Map((db.prepare('SELECT id, embedder_dim FROM kb').all() as { id: number; embedder_dim: number }[]).map((k) => [k.id, k.embedder_dim]));
+  for (const s of segs) {
+    checked.segments++;
+    const kb = kbName.get(s.kb_id);
+    if (kb === undefined) continue; // a deleted knowledge base is not searched
+    const p = path.join(layout.root, s.file);
+    const bad = (code: string, message: string) => problems.push({ code, severity: 'error', path: s.file, message: `${message} (knowledge base ${kb})`, repair: 'rebuild', kb });
+    if (!fs.existsSync(p)) {
+      bad('segment-missing', 'the vector segment is missing');
+      continue;
+    }
+    const size = fs.statSync(p).size;
+    try {
+      const head = Buffer.alloc(FLAT_HEADER_BYTES);
+      const fd = fs.openSync(p, 'r');
+      fs.readSync(fd, head, 0, FLAT_HEADER_BYTES, 0);
+      fs.closeSync(fd);
+      const h = decodeFlatHeader(head, size);
+      if (h.dimension !== s.dimension || h.vectors !== s.vectors || h.dimension !== dims.get(s.kb_id)) {
+        bad('segment-mismatch', `the segment holds ${h.vectors}×${h.dimension}, the catalog records ${s.vectors}×${s.dimension}`);
+        continue;
+      }
+    } catch (err) {
+      bad('segment-corrupt', `the segment is damaged: ${(err as Error).message}`);
+      continue;
+    }
+    if (s.ann_file) {
+      checked.approximateIndexes++;
+      if (!fs.existsSync(path.join(layout.root, s.ann_file))) {
+        problems.push({ code: 'ann-missing', severity: 'warning', path: s.ann_file, message: `the approximate index is missing; searches fall back to the exact segment (knowledge base ${kb})`, repair: 'rebuild', kb });
+      }
+    }
+    if (!options.deep) continue;
+    checked.bytesHashed += size;
+    let loaded;
+    try {
+      loaded = loadSegment(layout.root, s.file, s.sha256);
+    } catch (err) {
+      bad('segment-corrupt', (err as Error).message.replace(`${s.file}: `, ''));
+      continue;
+    }
+    const selfSearch = selfSearchFailures(loaded.index, flatVectors(loaded.bytes), s.dimension, SELF_SEARCH_SAMPLE);
+    checked.vectorsSelfSearched += selfSearch.tried;
+    if (selfSearch.failed > 0) bad('segment-self-search', `${selfSearch.failed} of ${selfSearch.tried} sampled vectors did not find themselves first`);
+    if (s.ann_file && s.ann_sha256 && fs.existsSync(path.join(layout.root, s.ann_file))) {
+      checked.bytesHashed += fs.statSync(path.join(layout.root, s.ann_file)).size;
+      if (!loadAnn(layout.root, s.ann_file, s.ann_sha256, s.vectors)) {
+        problems.push({ code: 'ann-corrupt', severity: 'warning', path: s.ann_file, message: `the approximate index is damaged; searches fall back to the exact segment (knowledge base ${kb})`, repair: 'rebuild', kb });
+      }
+    }
+  }
+
+  // 4. Chunks, vectors and the full-text index agree; knowledge bases stay apart (invariant 6).
+  checked.chunks = (db.prepare('SELECT count(*) AS n FROM chunk').get() as { n: number }).n;
+  const noVector = db
+    .prepare(
+      `SELECT k.name AS kb, count(*) AS n FROM chunk c JOIN kb k ON k.id = c.kb_id
+       WHERE k.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM segment_row r JOIN segment s ON s.id = r.segment_id WHERE r.chunk_id = c.id AND s.kb_id = c.kb_id)
+       GROUP BY k.name`,
+    )
+    .all() as { kb: string; n: number }[];
+  for (const r of noVector) problems.push({ code: 'chunks-without-vectors', severity: 'error', path: 'catalog.sqlite', message: `${r.n} chunks of knowledge base ${r.kb} have no vector and cannot be found by meaning`, repair: 'rebuild', kb: r.kb });
+  const crossKb = db
+    .prepare(
+      `SELECT count(*) AS n FROM segment_row r JOIN segment s ON s.id = r.segment_id JOIN chunk c ON c.id = r.chunk_id WHERE c.kb_id != s.kb_id`,
+    )
+    .get() as { n: number };
+  const crossDoc = db.prepare('SELECT count(*) AS n FROM chunk c JOIN document d ON d.id = c.document_id WHERE c.kb_id != d.kb_id').get() as { n: number };
+  if (crossKb.n + crossDoc.n > 0) {
+    problems.push({ code: 'isolation', severity: 'error', path: 'catalog.sqlite', message: `${crossKb.n + crossDoc.n} chunks are reachable from another knowledge base than their own`, repair: 'rebuild' });
+  }
+  if (options.deep) {
+    try {
+      db.prepare("INSERT INTO chunk_fts(chunk_fts, rank) VALUES ('integrity-check', 1)").run();
+    } catch (err) {
+      problems.push({ code: 'fulltext-mismatch', severity: 'error', path: 'catalog.sqlite', message: `the full-text index disagrees with the chunks: ${(err as Error).message}`, repair: 'rebuild' });
+    }
+  }
+
+  // 5. Leftovers and interrupted work.
+  const temps = listTemp(layout);
+  if (temps.length) problems.push({ code: 'leftover-files', severity: 'warning', path: temps[0]!, message: `${temps.length} temporary files of interrupted writes are left over`, repair: 'sweep' });
+  const pending = (db.prepare("SELECT count(*) AS n FROM ingest_item WHERE state = 'pending'").get() as { n: number }).n;
+  if (pending) problems.push({ code: 'interrupted-ingest', severity: 'warning', path: 'catalog.sqlite', message: `${pending} documents of an interrupted ingest are waiting`, repair: 'resume' });
+
+  // 6. Embedding models recorded by knowledge bases.
+  if (options.embedders) problems.push(...(await options.embedders()));
+  return finish();
+
+  function finish(): VerifyReport {
+    return { ok: !problems.some((p) => p.severity === 'error'), deep: options.deep, checked, problems, durationMs: Date.now() - started };
+  }
+}
+
+/** Stored vectors searched for themselves: the top hit must score as high as the vector itself. */
+function selfSearchFailures(index: { search(x: number[], k: number): { distances: number[]; labels: number[] } }, vectors: Float32Array, dim: number, sample: number): { tried: number; failed: number } {
+  const n = vectors.length / dim;
+  const step = Math.max(1, Math.floor(n / sample));
+  let tried = 0;
+  let failed = 0;
+  for (let i = 0; i < n; i += step) {
+    const v = vectors.subarray(i * dim, (i + 1) * dim);
+    let self = 0;
+    for (let j = 0; j < dim; j++) self += v[j]! * v[j]!;
+    if (!Number.isFinite(self)) {
+      failed++;
+      tried++;
+      continue;
+    }
+    const r = index.search(Array.from(v), 1);
+    // Identical vectors (duplicate chunks) may win the tie: compare scores, not labels.
+    if (r.labels[0] !== i && !(Math.abs(r.distances[0]! - self) <= 1e-4 * Math.max(1, self))) failed++;
+    tried++;
+  }
+  return { tried, failed };
+}
+
+function listTemp(layout: DataRootLayout): string[] {
+  const out: string[] = [];
+  const walk = (dir: string, depth: number) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (e.isDirectory() && depth < 3) walk(path.join(dir, e.name), depth + 1);
+      else if (isTempName(e.name)) out.push(path.relative(layout.root, path.join(dir, e.name)));
+    }
+  };
+  walk(layout.root, 0);
+  return out;
+}
