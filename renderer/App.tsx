@@ -8,6 +8,7 @@ import { AccessNeeded } from './components/AccessNeeded.js';
 import { AskScreen } from './screens/AskScreen.js';
 import { KbScreen } from './screens/KbScreen.js';
 import { HealthScreen } from './screens/HealthScreen.js';
+import { ChatchatScreen } from './screens/ChatchatScreen.js';
 import { BackupsScreen } from './screens/BackupsScreen.js';
 import { RecoveryScreen } from './screens/RecoveryScreen.js';
 import { DrillsScreen } from './screens/DrillsScreen.js';
@@ -15,6 +16,7 @@ import { DrillsScreen } from './screens/DrillsScreen.js';
 const SCREEN_COMPONENTS: Record<Screen, ComponentType> = {
   ask: AskScreen,
   kb: KbScreen,
+  chatchat: ChatchatScreen,
   health: HealthScreen,
   backups: BackupsScreen,
   recovery: RecoveryScreen,

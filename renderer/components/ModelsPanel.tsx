@@ -3,6 +3,7 @@ import { useApp } from '../store/app.js';
 import { useKb } from '../store/kb.js';
 import { useT } from '../i18n/useT.js';
 import { formatBytes } from '../lib/format.js';
+import { chatModels } from '../lib/models.js';
 
 function modelsFolder(dataRoot: string | undefined): string {
   if (!dataRoot) return 'models/';
@@ -18,6 +19,13 @@ export function ModelsPanel() {
   const error = useKb((s) => s.modelsError);
   const loadModels = useKb((s) => s.loadModels);
   const dataRoot = useApp((s) => s.info?.dataRoot);
+  const chatModel = useKb((s) => s.chatModel);
+  const switching = useKb((s) => s.chatSwitching);
+  const chatError = useKb((s) => s.chatError);
+  const chooseChat = useKb((s) => s.chooseChat);
+  const chats = chatModels(models);
+  // Without any usable chat model, answers are extractive whatever was chosen.
+  const answering = models !== null && chats.length === 0 ? null : chatModel;
 
   useEffect(() => {
     void loadModels();
@@ -44,6 +52,35 @@ export function ModelsPanel() {
           <span className="spinner" aria-hidden="true" /> {t('models.loading')}
         </p>
       )}
+      <div className="models-chat" data-testid="model-chat">
+        <p>
+          <span className="strong">{t('models.chat.title')}:</span>{' '}
+          <span data-testid="model-chat-current" data-model={answering === undefined ? '' : (answering ?? 'none')} data-known={String(answering !== undefined)}>
+            {answering === undefined ? t('models.chat.unknown') : answering === null ? t('models.chat.extractive') : answering}
+          </span>
+        </p>
+        <p className="muted small-text">{chats.length === 0 && models !== null ? t('models.chat.none') : t('models.chat.explain')}</p>
+        <button
+          type="button"
+          className={answering === null ? 'small primary' : 'small'}
+          data-testid="model-use-chat-none"
+          aria-pressed={answering === null}
+          disabled={switching}
+          onClick={() => void chooseChat(null)}
+        >
+          {t('models.chat.useNone')}
+        </button>
+        {switching && (
+          <span className="loading-inline" role="status">
+            <span className="spinner" aria-hidden="true" /> {t('models.chat.switching')}
+          </span>
+        )}
+        {chatError && (
+          <p className="error" role="alert" data-testid="model-chat-error">
+            {t('models.chat.error', { message: chatError })}
+          </p>
+        )}
+      </div>
       {models !== null &&
         (models.length === 0 ? (
           <p className="muted" data-testid="models-empty">
@@ -59,6 +96,7 @@ export function ModelsPanel() {
                 <th className="num">{t('models.col.size')}</th>
                 <th>{t('models.col.sha256')}</th>
                 <th>{t('models.col.status')}</th>
+                <th>{t('models.col.answers')}</th>
               </tr>
             </thead>
             <tbody>
@@ -72,6 +110,21 @@ export function ModelsPanel() {
                     <code title={m.sha256}>{m.sha256 ? m.sha256.slice(0, 12) : '–'}</code>
                   </td>
                   <td>{m.error ? <span className="error-text">{m.error}</span> : <span className="ok-text">{t('models.ok')}</span>}</td>
+                  <td>
+                    {m.kind === 'chat' && !m.error && (
+                      <button
+                        type="button"
+                        className={answering === m.name ? 'small primary' : 'small'}
+                        data-testid="model-use-chat"
+                        data-model={m.name}
+                        aria-pressed={answering === m.name}
+                        disabled={switching}
+                        onClick={() => void chooseChat(m.name)}
+                      >
+                        {answering === m.name ? t('models.chat.inUse') : t('models.chat.use')}
+                      </button>
+                    )}
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -40,3 +40,19 @@ export function mergeJobs(current: JobMap, list: readonly JobRecord[]): JobMap {
   }
   return out;
 }
+
+/**
+ * The newest job of `kind` (queued, running, or finished) whose title mentions `subject` — how
+ * a screen finds the progress of the long call it is waiting for (e.g. 'reembed' of one
+ * knowledge base). Jobs that started before `since` (ISO time, optional) are ignored.
+ */
+export function findJob(jobs: JobMap, kind: string, subject?: string, since?: string): JobRecord | null {
+  let best: JobRecord | null = null;
+  for (const job of Object.values(jobs)) {
+    if (job.kind !== kind) continue;
+    if (subject !== undefined && !job.title.includes(subject)) continue;
+    if (since !== undefined && job.startedAt < since) continue;
+    if (!best || job.startedAt > best.startedAt || (job.startedAt === best.startedAt && isActive(job) && !isActive(best))) best = job;
+  }
+  return best;
+}

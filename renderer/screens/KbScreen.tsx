@@ -6,26 +6,34 @@ import { formatBytes, formatCount, formatDateTime } from '../lib/format.js';
 import { ConfirmDialog } from '../components/ConfirmDialog.js';
 import { UploadPanel } from '../components/UploadPanel.js';
 import { ModelsPanel } from '../components/ModelsPanel.js';
+import { ReembedDialog } from '../components/ReembedDialog.js';
+import { DEFAULT_EMBEDDER, embeddingModels } from '../lib/models.js';
 
 /** Which confirmation is open. */
 type Dialog =
   | { kind: 'rename'; name: string }
   | { kind: 'delete'; name: string }
   | { kind: 'purge'; name: string }
-  | { kind: 'deleteDocument'; kb: string; document: string };
+  | { kind: 'deleteDocument'; kb: string; document: string }
+  | { kind: 'reembed'; kb: string };
 
 function CreateForm() {
   const t = useT();
   const creating = useKb((s) => s.creating);
   const error = useKb((s) => s.createError);
   const create = useKb((s) => s.create);
+  const models = useKb((s) => s.models);
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
+  const [embedder, setEmbedder] = useState(DEFAULT_EMBEDDER);
+  const embedders = embeddingModels(models);
+  // A chosen model that left the models/ folder falls back to the built-in embedder.
+  const chosen = embedder === DEFAULT_EMBEDDER || embedders.some((m) => m.name === embedder) ? embedder : DEFAULT_EMBEDDER;
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (!name.trim() || creating) return;
-    if (await create(name, description)) {
+    if (await create(name, description, chosen)) {
       setName('');
       setDescription('');
     }
@@ -51,10 +59,24 @@ function CreateForm() {
           <span>{t('kb.create.description')}</span>
           <input type="text" data-testid="kb-create-description" value={description} onChange={(e) => setDescription(e.target.value)} />
         </label>
+        <label>
+          <span>{t('kb.create.embedder')}</span>
+          <select data-testid="kb-create-embedder" value={chosen} onChange={(e) => setEmbedder(e.target.value)} aria-describedby="kb-create-embedder-hint">
+            <option value={DEFAULT_EMBEDDER}>{t('kb.create.embedderDefault')}</option>
+            {embedders.map((m) => (
+              <option key={m.name} value={m.name}>
+                {m.architecture ? `${m.name} (${m.architecture})` : m.name}
+              </option>
+            ))}
+          </select>
+        </label>
         <button type="submit" className="primary" data-testid="kb-create-submit" disabled={creating || !name.trim()}>
           {creating ? t('kb.create.creating') : t('kb.create.submit')}
         </button>
       </div>
+      <p className="muted small-text" id="kb-create-embedder-hint">
+        {t('kb.create.embedderHint')}
+      </p>
       {error && (
         <p className="error" role="alert" id="kb-create-error" data-testid="kb-create-error">
           {t('kb.create.error', { message: error })}
@@ -274,6 +296,8 @@ function DialogFor({ dialog, onClose }: { dialog: Dialog; onClose: () => void })
           <p className="strong warn-text">{t('kb.purge.body')}</p>
         </ConfirmDialog>
       );
+    case 'reembed':
+      return <ReembedDialog kb={dialog.kb} onClose={onClose} />;
     case 'deleteDocument':
       return (
         <ConfirmDialog
@@ -300,6 +324,7 @@ export function KbScreen() {
   const loadDeleted = useKb((s) => s.loadDeleted);
   const loadDocuments = useKb((s) => s.loadDocuments);
   const [dialog, setDialog] = useState<Dialog | null>(null);
+  const reembed = useKb((s) => s.reembed);
 
   useEffect(() => {
     void loadKbs();
@@ -379,6 +404,15 @@ export function KbScreen() {
                     onClick={() => select(kb.name)}
                   >
                     {t('kb.select')}
+                  </button>
+                  <button
+                    type="button"
+                    className="small"
+                    data-testid="kb-reembed"
+                    onClick={() => setDialog({ kind: 'reembed', kb: kb.name })}
+                    disabled={reembed?.state === 'running' && reembed.kb !== kb.name}
+                  >
+                    {reembed?.state === 'running' && reembed.kb === kb.name ? t('kb.reembedding') : t('kb.reembed')}
                   </button>
                   <button type="button" className="small" data-testid="kb-rename" onClick={() => setDialog({ kind: 'rename', name: kb.name })}>
                     {t('kb.rename')}

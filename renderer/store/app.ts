@@ -5,9 +5,9 @@ import type { ApiEvent, AppInfo, JobRecord, KbSummary, Locale, ReadyState } from
 import { bridge, isUnauthorized, type ConnectionState } from '../bridge.js';
 import { DEFAULT_LOCALE, isLocale } from '../i18n/index.js';
 import { mergeJobs, upsertJob, type JobMap } from '../lib/jobs.js';
+import type { Screen } from '../lib/screens.js';
 
-export const SCREENS = ['ask', 'kb', 'health', 'backups', 'recovery', 'drills'] as const;
-export type Screen = (typeof SCREENS)[number];
+export { SCREENS, type Screen } from '../lib/screens.js';
 
 const LOCALE_KEY = 'lifeline.locale';
 

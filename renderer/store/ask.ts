@@ -5,6 +5,7 @@ import type { AskRequest, AskResponse, DocumentSummary } from '../../electron/ap
 import { bridge } from '../bridge.js';
 import { applyDelta, newStreamId, type StreamText } from '../lib/stream.js';
 import { noteFailure } from './app.js';
+import { useKb } from './kb.js';
 
 export interface AskState {
   question: string;
@@ -100,6 +101,8 @@ export const useAsk = create<AskState>()((set, get) => ({
     try {
       const response = await bridge.invoke('ask', request);
       if (mine === sequence) set({ response });
+      // A model's answer tells which chat model answers now.
+      if (response.mode === 'model' && response.model) useKb.getState().noteChatModel(response.model);
     } catch (err) {
       noteFailure(err);
       if (mine === sequence) set({ error: err instanceof Error ? err.message : String(err) });

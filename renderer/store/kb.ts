@@ -2,11 +2,12 @@
 // recently deleted ones, the models, compaction, and the upload queue. The list of knowledge
 // bases itself lives in the app store (the Ask screen needs it too).
 import { create } from 'zustand';
-import type { DeletedKbSummary, DocumentSummary, IngestFileResult, ModelSummary } from '../../electron/api/contract.js';
+import type { DeletedKbSummary, DocumentSummary, EmbedderFingerprint, IngestFileResult, ModelSummary } from '../../electron/api/contract.js';
 import { bridge, isAborted } from '../bridge.js';
 import { translate } from '../i18n/index.js';
 import { abortError, bytesToBase64Async } from '../lib/base64.js';
 import { formatBytes } from '../lib/format.js';
+import { DEFAULT_EMBEDDER } from '../lib/models.js';
 import { MAX_UPLOAD_BYTES, startUploads, type UploadItem, type UploadRun } from '../lib/uploads.js';
 import { noteFailure, useApp } from './app.js';
 
@@ -14,6 +15,18 @@ export interface CompactResult {
   segmentsBefore: number;
   segmentsAfter: number;
   vectors: number;
+}
+
+/** A re-embed run from this console: which knowledge base, with what, and how it ended. */
+export interface ReembedRun {
+  kb: string;
+  /** DEFAULT_EMBEDDER or a model file name. */
+  embedder: string;
+  /** ISO time the console asked for it (to find its job). */
+  startedAt: string;
+  state: 'running' | 'done' | 'failed';
+  result: { chunks: number; embedder: EmbedderFingerprint } | null;
+  error: string | null;
 }
 
 export interface KbScreenState {
@@ -36,13 +49,27 @@ export interface KbScreenState {
   uploads: readonly UploadItem[];
   uploading: boolean;
   uploadCancelling: boolean;
+  /** The last re-embed started from this console (one at a time). */
+  reembed: ReembedRun | null;
+  /**
+   * The chat model that answers: a file name, null for extractive answers, undefined while the
+   * console does not know (it learns it from a choice made here, or from a model's answer).
+   */
+  chatModel: string | null | undefined;
+  chatSwitching: boolean;
+  chatError: string | null;
 
   select(name: string | null): void;
   loadDocuments(): Promise<void>;
   loadDeleted(): Promise<void>;
   loadModels(): Promise<void>;
   /** Resolves true when created; the server's message is in createError otherwise. */
-  create(name: string, description: string): Promise<boolean>;
+  create(name: string, description: string, embedder?: string): Promise<boolean>;
+  /** Re-embeds a knowledge base; resolves when it is done or failed (the state says which). */
+  startReembed(kb: string, embedder: string): Promise<void>;
+  clearReembed(): void;
+  chooseChat(name: string | null): Promise<void>;
+  noteChatModel(name: string | null): void;
   /** The actions below reject with the server's message (the confirmation dialog shows it). */
   rename(name: string, newName: string): Promise<void>;
   remove(name: string, confirm: string): Promise<void>;
@@ -107,6 +134,10 @@ export const useKb = create<KbScreenState>()((set, get) => ({
   uploads: [],
   uploading: false,
   uploadCancelling: false,
+  reembed: null,
+  chatModel: undefined,
+  chatSwitching: false,
+  chatError: null,
 
   select(name) {
     if (name === get().selected) return;
@@ -151,12 +182,16 @@ export const useKb = create<KbScreenState>()((set, get) => ({
     }
   },
 
-  async create(name, description) {
+  async create(name, description, embedder) {
     const trimmed = name.trim();
     set({ creating: true, createError: null });
     try {
       const desc = description.trim();
-      const kb = await bridge.invoke('kb.create', desc ? { name: trimmed, description: desc } : { name: trimmed });
+      const request: { name: string; description?: string; embedder?: string } = { name: trimmed };
+      if (desc) request.description = desc;
+      // Absent means the built-in embedder.
+      if (embedder && embedder !== DEFAULT_EMBEDDER) request.embedder = embedder;
+      const kb = await bridge.invoke('kb.create', request);
       await useApp.getState().loadKbs();
       get().select(kb.name);
       return true;
@@ -262,6 +297,44 @@ export const useKb = create<KbScreenState>()((set, get) => ({
       await Promise.all([useApp.getState().loadKbs(), get().selected === get().uploadKb ? get().loadDocuments() : Promise.resolve()]);
     }
   },
+
+  async startReembed(kb, embedder) {
+    if (get().reembed?.state === 'running') return;
+    set({ reembed: { kb, embedder, startedAt: new Date().toISOString(), state: 'running', result: null, error: null } });
+    const update = (patch: Partial<ReembedRun>) => {
+      const current = get().reembed;
+      if (current && current.kb === kb && current.state === 'running') set({ reembed: { ...current, ...patch } });
+    };
+    try {
+      const result = await bridge.invoke('kb.reembed', { kb, embedder });
+      update({ state: 'done', result });
+    } catch (err) {
+      noteFailure(err);
+      update({ state: 'failed', error: message(err) });
+    } finally {
+      await useApp.getState().loadKbs();
+    }
+  },
+
+  clearReembed() {
+    if (get().reembed?.state === 'running') return;
+    set({ reembed: null });
+  },
+
+  async chooseChat(name) {
+    set({ chatSwitching: true, chatError: null });
+    try {
+      const r = await bridge.invoke('models.useChat', { name });
+      set({ chatModel: r.chatModel });
+    } catch (err) {
+      noteFailure(err);
+      set({ chatError: message(err) });
+    } finally {
+      set({ chatSwitching: false });
+    }
+  },
+
+  noteChatModel: (name) => set({ chatModel: name }),
 
   cancelUpload() {
     if (!run) return;

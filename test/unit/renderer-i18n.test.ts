@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { dictionaries, interpolate, translate, DEFAULT_LOCALE, isLocale } from '../../renderer/i18n/index.js';
+import { SCREENS } from '../../renderer/lib/screens.js';
 
 describe('console translations', () => {
   const zh = dictionaries['zh-CN'];
@@ -22,8 +23,11 @@ describe('console translations', () => {
     }
   });
 
-  it('every navigation screen has a label', () => {
-    for (const screen of ['ask', 'kb', 'health', 'backups', 'recovery', 'drills']) {
+  it('every navigation screen has a label, the Chatchat rescue among them', () => {
+    expect(SCREENS).toContain('chatchat');
+    expect(translate('en', 'nav.chatchat')).toBe('Chatchat rescue');
+    expect(translate('zh-CN', 'nav.chatchat')).toBe('Chatchat 救援');
+    for (const screen of SCREENS) {
       expect(Object.keys(zh)).toContain(`nav.${screen}`);
     }
   });
