@@ -5,6 +5,7 @@ import { UserError } from './api/handlers.js';
 import { type LifelineApp, openLifeline } from './core/app.js';
 import { KnowledgeService } from './core/kb/knowledge.js';
 import { CatalogDamagedError } from './core/store/catalog.js';
+import { inspectChatchat } from './core/chatchat/index.js';
 import { startServer } from './server.js';
 
 export const EXIT_OK = 0;
@@ -16,7 +17,7 @@ interface Parsed {
   flags: Map<string, string | true>;
 }
 
-const VALUE_FLAGS = new Set(['--data', '--kb', '--port', '--host', '--description', '--limit', '--token-file', '--embedder', '--document']);
+const VALUE_FLAGS = new Set(['--data', '--kb', '--port', '--host', '--description', '--limit', '--token-file', '--embedder', '--document', '--source-kb']);
 const BOOL_FLAGS = new Set(['--json', '--help', '-h', '--no-demo', '--yes', '--deep']);
 
 class UsageError extends Error {}
@@ -54,6 +55,9 @@ Commands:
                                         answer with citations (the chat model in models/ when there is one)
   verify [--deep]                       check the data root: exit 0 ok, 1 problems found
   repair                                rebuild derived data (segments, indexes), sweep, resume; lists each repair
+  chatchat inspect DIR [--deep]         judge a Langchain-Chatchat knowledge_base folder (or a bare FAISS folder)
+  chatchat import DIR --kb NAME [--source-kb NAME]
+                                        bring its documents into a Lifeline knowledge base, re-embedded
   models list                           GGUF files in the data root's models/ folder
   models use-chat FILE.gguf|none        choose the chat model (none: extractive answers only)
   kb list                               list knowledge bases
@@ -229,6 +233,40 @@ export async function runCli(argv: readonly string[]): Promise<number> {
           out.print(human, { ok: r.ok, startup: app.startup.repaired?.actions ?? [], actions: r.actions, needsRestore: r.needsRestore, after: r.after });
           return r.ok ? EXIT_OK : EXIT_PROBLEMS;
         });
+      case 'chatchat': {
+        const [sub, dir] = rest;
+        if (!dir || (sub !== 'inspect' && sub !== 'import')) throw new UsageError('chatchat inspect DIR [--deep] | chatchat import DIR --kb NAME');
+        if (sub === 'inspect') {
+          // Reads another product's files only: no Lifeline data root is opened.
+          const r = await inspectChatchat(dir, { deep: flags.has('--deep') });
+          const human = [
+            `${r.ok ? 'OK' : 'PROBLEMS FOUND'}: ${r.root}`,
+            ...r.knowledgeBases.flatMap((kb) => [
+              `knowledge base ${kb.name} (embed model ${kb.embedModel ?? 'unknown'}; info.db ${kb.infoDb ? `${kb.infoDb.files} files, ${kb.infoDb.docs ?? '?'} docs` : 'absent'}; content ${kb.content.present} present, ${kb.content.missing} missing)`,
+              ...kb.vectorStores.flatMap((v) => [
+                `  ${v.status.toUpperCase().padEnd(16)} ${v.path}: ${v.indexType ?? '?'} ${v.metric ?? ''} dim ${v.dimension ?? '?'}, ${v.vectors ?? '?'} vectors, ${v.documents ?? '?'} documents, id map ${v.idMap ?? '?'}`,
+                ...v.problems.map((p) => `      ${p.code}: ${p.message}`),
+              ]),
+              ...kb.problems.map((p) => `  ${p.code}: ${p.message}`),
+            ]),
+            ...r.problems.map((p) => `${p.code}: ${p.message}`),
+          ].join('\n');
+          out.print(human, r);
+          return r.ok ? EXIT_OK : EXIT_PROBLEMS;
+        }
+        const kb = str('--kb');
+        if (!kb) throw new UsageError('chatchat import needs --kb NAME (the Lifeline knowledge base to import into)');
+        return await withApp(open, async (app) => {
+          const r = await app.handlers['chatchat.import']({ dir, kb, sourceKb: str('--source-kb') });
+          const human = [
+            `imported ${r.imported} documents into ${r.kb} (from ${r.source === 'original' ? 'the original files' : r.source === 'docstore' ? 'the docstore text' : 'originals and docstore text'})`,
+            ...r.failed.map((f) => `FAILED ${f.document}: ${f.reason}`),
+            ...r.notBroughtOver.map((n) => `not brought over: ${n.what} — ${n.reason}`),
+          ].join('\n');
+          out.print(human, r);
+          return r.failed.length ? EXIT_PROBLEMS : EXIT_OK;
+        });
+      }
       case 'models': {
         const [sub = 'list', name] = rest;
         return await withApp(openAs(sub === 'list' ? 'read' : 'write'), async (app) => {

@@ -219,6 +219,42 @@ print(json.dumps({"p50": t[len(t)//2], "p99": t[min(len(t)-1, int(len(t)*0.99))]
   });
 }
 
+async function verifyFast(data: string): Promise<void> {
+  const app = await openLifeline({ dataDir: data, shell: 'cli', seedDemo: false, maintenance: false });
+  const runs: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t = nowMs();
+    const r = await app.verify(false);
+    runs.push(nowMs() - t);
+    if (!r.ok) throw new Error(`verify found problems: ${JSON.stringify(r.problems)}`);
+  }
+  // Reference: stat every file of the data root once (the floor of any size check).
+  const t = nowMs();
+  let files = 0;
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(path.join(d, e.name));
+      else {
+        fs.statSync(path.join(d, e.name));
+        files++;
+      }
+    }
+  };
+  walk(data);
+  const ref = nowMs() - t;
+  runs.sort((a, b) => a - b);
+  emit({
+    bench: 'verify.fast',
+    what: 'lifeline verify (fast: quick_check, sizes, segment headers, id maps, embedder files)',
+    chunks: BIG,
+    ms: round(runs[0]!, 1),
+    reference: `stat of every file in the data root (${files} files)`,
+    refMs: round(ref, 1),
+    ratio: round(runs[0]! / ref, 1),
+  });
+  await app.close();
+}
+
 function coldOpen(data: string, question: string): void {
   const bin = path.join(appRoot(), 'scripts', 'lifeline.mjs');
   const runs = QUICK ? 2 : 3;
@@ -283,6 +319,9 @@ for (const size of [SMALL, BIG]) {
   const buildMs = nowMs() - t;
   emit({ bench: `kb.build.${size / 1000}k`, what: 'ingest used to build the query benchmark knowledge base', chunks: size, ms: round(buildMs, 0), chunksPerSec: Math.round((size * 1000) / buildMs) });
   await queryLatency(size, data, questions);
-  if (size === BIG) coldOpen(data, questions[1]!);
+  if (size === BIG) {
+    coldOpen(data, questions[1]!);
+    await verifyFast(data);
+  }
   fs.rmSync(data, { recursive: true, force: true });
 }

@@ -207,7 +207,7 @@ export interface ChatchatReport {
     name: string;
     embedModel: string | null;
     vectorStores: ChatchatVectorStore[];
-    infoDb: { files: number; docs: number } | null;
+    infoDb: { files: number; docs: number | null } | null;
     content: { present: number; missing: number };
   }[];
 }

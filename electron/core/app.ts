@@ -13,6 +13,7 @@ import type { AskRequest, AskResponse, HealthSummary, VerifyRun } from '../api/c
 import { type Problem, type VerifyReport, verifyDataRoot } from './integrity/verify.js';
 import { type RepairReport, repairDataRoot } from './integrity/repair.js';
 import { writeSums } from './integrity/sums.js';
+import { importChatchat, inspectChatchat } from './chatchat/index.js';
 import { type Db, getMeta, openCatalog, setMeta } from './store/catalog.js';
 import { type DataRootLayout, prepareDataRoot, resolveDataRoot, temporaryLocationWarning } from './store/dataRoot.js';
 import { DataRootLock, type LockOwner } from './store/lock.js';
@@ -246,6 +247,16 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
     };
   }
 
+  /** Rescues a Chatchat knowledge base into a Lifeline one (created when missing), as a job. */
+  async function importChatchatInto(dir: string, kb: string, sourceKb?: string) {
+    if (!kb) throw new UserError('bad-request', 'name the Lifeline knowledge base to import into');
+    if (!knowledge.listKbs().some((k) => k.name === kb)) knowledge.createKb(kb, `Imported from Chatchat (${dir})`);
+    const report = await jobs.run('chatchat-import', `Import Chatchat into ${kb}`, (ctx) =>
+      importChatchat(dir, { kbName: sourceKb, ingest: async (sources) => knowledge.ingest(kb, sources, ctx) }),
+    );
+    return { ...report, kb, source: report.source === 'none' ? 'docstore' : report.source };
+  }
+
   const writable = () => {
     if (!lock) throw new UserError('read-only', `another process (${owner?.pid}, ${owner?.command}) holds the data root; this one can only read`);
   };
@@ -323,11 +334,11 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
     'integrity.verify': async (r) => verify(Boolean(r.deep)),
     'integrity.repair': async () => repair(),
     'health.summary': async () => health(),
-    'chatchat.inspect': async () => {
-      throw new UserError('unavailable', 'Chatchat inspection is not available in this build');
-    },
-    'chatchat.import': async () => {
-      throw new UserError('unavailable', 'Chatchat import is not available in this build');
+    'chatchat.inspect': async (r) => jobs.run('chatchat', `Inspect ${r.dir}`, async () => inspectChatchat(String(r.dir ?? ''), { deep: Boolean(r.deep) })),
+    'chatchat.import': async (r) => {
+      writable();
+      await whenReadyOrThrow();
+      return importChatchatInto(String(r.dir ?? ''), String(r.kb ?? ''), r.sourceKb);
     },
     'jobs.list': async () => jobs.list(),
     'jobs.cancel': async (req) => ({ cancelled: jobs.cancel(String(req.id)) }),

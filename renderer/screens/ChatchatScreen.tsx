@@ -71,7 +71,7 @@ function KbReport({ kb }: { kb: ChatchatKb }) {
         </div>
         <div>
           <dt>{t('chatchat.kb.infoDb')}</dt>
-          <dd>{kb.infoDb ? t('chatchat.kb.infoDbValue', { files: formatCount(kb.infoDb.files), docs: formatCount(kb.infoDb.docs) }) : <span className="muted">{t('chatchat.kb.noInfoDb')}</span>}</dd>
+          <dd>{kb.infoDb ? t('chatchat.kb.infoDbValue', { files: formatCount(kb.infoDb.files), docs: kb.infoDb.docs === null ? "—" : formatCount(kb.infoDb.docs) }) : <span className="muted">{t('chatchat.kb.noInfoDb')}</span>}</dd>
         </div>
         <div>
           <dt>{t('chatchat.kb.content')}</dt>

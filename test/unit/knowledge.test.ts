@@ -124,3 +124,22 @@ describe('a fresh data root', () => {
     }
   });
 });
+
+describe('extractive answers from table rows', () => {
+  it('picks the line of a CSV row that answers, not the last line of the row', async () => {
+    const t = tempDir();
+    try {
+      writeFiles(t.dir, { 'faq.csv': 'title,detail,id\n备份多久做一次,向量索引每天增量备份到加密U盘，保留7天,1\n停电后先做什么,先等待30秒再给磁盘上电,2\n' });
+      const app = await openLifeline({ dataDir: path.join(t.dir, 'data'), shell: 'cli', seedDemo: false });
+      app.knowledge.createKb('faq');
+      await app.knowledge.ingest('faq', [{ path: path.join(t.dir, 'faq.csv'), name: 'faq.csv' }]);
+      const r = await app.knowledge.ask({ question: '停电后先做什么？' });
+      expect(r.answer).toContain('先等待30秒再给磁盘上电');
+      expect(r.answer).not.toMatch(/^id: /);
+      expect(r.citations[0]!.location).toBe('row 2');
+      await app.close();
+    } finally {
+      t.cleanup();
+    }
+  });
+});

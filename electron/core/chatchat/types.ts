@@ -139,7 +139,8 @@ export interface ChatchatImportReport {
  * Problem codes. Vector store: index-missing, docstore-missing, index-corrupt, docstore-corrupt,
  * count-mismatch, id-map, info-db-mismatch; --deep adds self-search, not-normalized,
  * vector-not-finite, id-map-order. Knowledge base: content-missing, kb-folder-missing,
- * no-vector-store, not-faiss. Store: info-db-unreadable, info-db-corrupt, info-db-kb-missing.
+ * info-db-kb-missing, not-faiss. Store: info-db-unreadable, info-db-corrupt. Reading/importing
+ * documents adds no-source, bad-name, content-unreadable.
  */
 export const PROBLEM_CODES = [
   'index-missing',
@@ -155,8 +156,13 @@ export const PROBLEM_CODES = [
   'id-map-order',
   'content-missing',
   'kb-folder-missing',
-  'no-vector-store',
+  'info-db-kb-missing',
   'not-faiss',
   'info-db-unreadable',
   'info-db-corrupt',
+  'no-source',
+  'bad-name',
+  'content-unreadable',
 ] as const;
+
+export type ChatchatProblemCode = (typeof PROBLEM_CODES)[number];

@@ -10,7 +10,7 @@ import { mostlyCjk, queryTerms, termCoverage } from '../util/text.js';
 export const MIN_COVERAGE = 0.5;
 const MAX_SENTENCES = 3;
 
-const SENTENCE = /[^。！？；!?;\n]+(?:[。！？；!?;]+|\.(?=\s|$)|$)/gu;
+const SENTENCE = /[^。！？；!?;\n]+(?:[。！？；!?;]+|\.(?=\s|$)|$)/gmu;
 
 export function notCoveredText(question: string): string {
   return mostlyCjk(question)
@@ -34,6 +34,12 @@ export function extractiveAnswer(question: string, passages: readonly Passage[],
   type Cand = { text: string; passage: number; pos: number; score: number };
   const cands: Cand[] = [];
   relevant.forEach((p, pi) => {
+    // A table row (CSV, XLSX, JSONL) is one record: its answer is usually in another column
+    // than the words of the question, so a short row is quoted whole.
+    if (p.row !== null && p.text.length <= 400) {
+      cands.push({ text: p.text.split('\n').map((l) => l.trim()).filter(Boolean).join(' · '), passage: pi, pos: 0, score: termCoverage(terms, p.text) + 0.3 * p.score });
+      return;
+    }
     let pos = 0;
     for (const m of p.text.matchAll(SENTENCE)) {
       const text = m[0].trim();
