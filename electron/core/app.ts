@@ -145,7 +145,9 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
     }
     // Self-healing: derived data that is missing or damaged is rebuilt before anyone asks.
     setState({ status: 'initializing', phase: 'checking the data root', percent: 8 });
-    const fast = await verify(false);
+    // The catalog's quick_check is left to `verify` (it costs ~1 s per 100k chunks); a damaged
+    // catalog shows itself when it is read, and the Health screen's check runs it.
+    const fast = await verify(false, { skipCatalogCheck: true });
     const failedLoads = await knowledge.warmUp();
     if (failedLoads.length || fast.problems.some((p) => p.repair === 'rebuild' || p.repair === 'sweep')) {
       setState({ status: 'initializing', phase: 'rebuilding damaged indexes', percent: 12 });
@@ -196,9 +198,9 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
     return out;
   }
 
-  async function verify(deep: boolean): Promise<VerifyReport> {
-    const report = await verifyDataRoot(db, layout, { deep, embedders: modelProblems });
-    if (lock) {
+  async function verify(deep: boolean, opts: { record?: boolean; skipCatalogCheck?: boolean } = {}): Promise<VerifyReport> {
+    const report = await verifyDataRoot(db, layout, { deep, embedders: modelProblems, skipCatalogCheck: opts.skipCatalogCheck });
+    if (lock && opts.record !== false) {
       const errors = report.problems.filter((p) => p.severity === 'error').length;
       db.prepare('INSERT INTO verify_run(at, deep, ok, errors, warnings, duration_ms, report) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
         new Date().toISOString(), deep ? 1 : 0, report.ok ? 1 : 0, errors, report.problems.length - errors, report.durationMs, JSON.stringify(report),

@@ -51,7 +51,7 @@ export interface EmbedderCheck {
 
 const SELF_SEARCH_SAMPLE = 64;
 
-export async function verifyDataRoot(db: Db, layout: DataRootLayout, options: { deep: boolean; embedders?: EmbedderCheck }): Promise<VerifyReport> {
+export async function verifyDataRoot(db: Db, layout: DataRootLayout, options: { deep: boolean; embedders?: EmbedderCheck; skipCatalogCheck?: boolean }): Promise<VerifyReport> {
   const started = Date.now();
   const problems: Problem[] = [];
   const checked: VerifyReport['checked'] = { knowledgeBases: 0, documents: 0, chunks: 0, segments: 0, approximateIndexes: 0, blobsHashed: 0, bytesHashed: 0, vectorsSelfSearched: 0 };
@@ -60,7 +60,7 @@ export async function verifyDataRoot(db: Db, layout: DataRootLayout, options: { 
   // 1. The catalog: the one thing that cannot be rebuilt.
   const check = options.deep ? 'integrity_check' : 'quick_check';
   let catalogOk = true;
-  try {
+  if (!options.skipCatalogCheck) try {
     const rows = db.pragma(check) as Record<string, string>[];
     const msgs = rows.map((r) => Object.values(r)[0]).filter((m) => m !== 'ok');
     if (msgs.length) {
@@ -170,7 +170,12 @@ export async function verifyDataRoot(db: Db, layout: DataRootLayout, options: { 
 
   // 4. Chunks, vectors and the full-text index agree; knowledge bases stay apart (invariant 6).
   checked.chunks = (db.prepare('SELECT count(*) AS n FROM chunk').get() as { n: number }).n;
-  const noVector = db
+  // Fast mode compares counts (one indexed pass); deep mode pins down each chunk.
+  const rowsLive = (db.prepare('SELECT count(*) AS n FROM segment_row r JOIN chunk c ON c.id = r.chunk_id').get() as { n: number }).n;
+  if (!options.deep && rowsLive !== checked.chunks) {
+    problems.push({ code: 'chunks-without-vectors', severity: 'error', path: 'catalog.sqlite', message: `${checked.chunks} chunks but ${rowsLive} live vector rows`, repair: 'rebuild' });
+  }
+  const noVector = !options.deep ? [] : db
     .prepare(
       `SELECT k.name AS kb, count(*) AS n FROM chunk c JOIN kb k ON k.id = c.kb_id
        WHERE k.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM segment_row r JOIN segment s ON s.id = r.segment_id WHERE r.chunk_id = c.id AND s.kb_id = c.kb_id)
@@ -178,12 +183,12 @@ export async function verifyDataRoot(db: Db, layout: DataRootLayout, options: { 
     )
     .all() as { kb: string; n: number }[];
   for (const r of noVector) problems.push({ code: 'chunks-without-vectors', severity: 'error', path: 'catalog.sqlite', message: `${r.n} chunks of knowledge base ${r.kb} have no vector and cannot be found by meaning`, repair: 'rebuild', kb: r.kb });
-  const crossKb = db
+  const crossKb = !options.deep ? { n: 0 } : db
     .prepare(
       `SELECT count(*) AS n FROM segment_row r JOIN segment s ON s.id = r.segment_id JOIN chunk c ON c.id = r.chunk_id WHERE c.kb_id != s.kb_id`,
     )
     .get() as { n: number };
-  const crossDoc = db.prepare('SELECT count(*) AS n FROM chunk c JOIN document d ON d.id = c.document_id WHERE c.kb_id != d.kb_id').get() as { n: number };
+  const crossDoc = !options.deep ? { n: 0 } : db.prepare('SELECT count(*) AS n FROM chunk c JOIN document d ON d.id = c.document_id WHERE c.kb_id != d.kb_id').get() as { n: number };
   if (crossKb.n + crossDoc.n > 0) {
     problems.push({ code: 'isolation', severity: 'error', path: 'catalog.sqlite', message: `${crossKb.n + crossDoc.n} chunks are reachable from another knowledge base than their own`, repair: 'rebuild' });
   }
