@@ -6,6 +6,9 @@ import { type LifelineApp, openLifeline } from './core/app.js';
 import { KnowledgeService } from './core/kb/knowledge.js';
 import { CatalogDamagedError } from './core/store/catalog.js';
 import { inspectChatchat } from './core/chatchat/index.js';
+import { Repository, type SnapshotManifest } from './core/backup/repo.js';
+import { pruneRepository, verifyRepository } from './core/backup/backup.js';
+import { listBackupTargets } from './core/backup/drives.js';
 import { startServer } from './server.js';
 
 export const EXIT_OK = 0;
@@ -17,8 +20,8 @@ interface Parsed {
   flags: Map<string, string | true>;
 }
 
-const VALUE_FLAGS = new Set(['--data', '--kb', '--port', '--host', '--description', '--limit', '--token-file', '--embedder', '--document', '--source-kb']);
-const BOOL_FLAGS = new Set(['--json', '--help', '-h', '--no-demo', '--yes', '--deep']);
+const VALUE_FLAGS = new Set(['--data', '--kb', '--port', '--host', '--description', '--limit', '--token-file', '--embedder', '--document', '--source-kb', '--repo', '--passphrase-file', '--snapshot', '--sample', '--keep']);
+const BOOL_FLAGS = new Set(['--json', '--help', '-h', '--no-demo', '--yes', '--deep', '--rollback']);
 
 class UsageError extends Error {}
 
@@ -58,6 +61,14 @@ Commands:
   chatchat inspect DIR [--deep]         judge a Langchain-Chatchat knowledge_base folder (or a bare FAISS folder)
   chatchat import DIR --kb NAME [--source-kb NAME]
                                         bring its documents into a Lifeline knowledge base, re-embedded
+  backup --repo DIR [--passphrase-file F]
+                                        encrypted, incremental backup (creates the repository if needed)
+  backups list|verify|prune --repo DIR [--sample N] [--keep DAYS]
+                                        snapshots; decrypt and re-hash blobs (exit 1 if damaged); retention
+  backups targets                       plugged-in drives and backup folders, with repositories found
+  restore --repo DIR [--snapshot ID] [--passphrase-file F]
+                                        restore: staged, verified, then swapped in; previous kept
+  restore --rollback                    put back the data root the last restore replaced
   models list                           GGUF files in the data root's models/ folder
   models use-chat FILE.gguf|none        choose the chat model (none: extractive answers only)
   kb list                               list knowledge bases
@@ -109,6 +120,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   const openAs = (access: 'read' | 'write', maintenance = true) => () =>
     openLifeline({ dataDir: str('--data'), shell: 'cli', seedDemo: !flags.has('--no-demo'), access, command: `lifeline ${command}`, maintenance });
   const open = openAs('write');
+  const needRepo = () => {
+    const r = str('--repo');
+    if (!r) throw new UsageError(`${command} needs --repo DIR (a backup repository folder, e.g. on a USB drive)`);
+    return r;
+  };
   const confirmed = async (what: string, name: string) => {
     if (flags.has('--yes')) return name;
     if (!process.stdin.isTTY) throw new UsageError(`${what} "${name}" needs confirmation: add --yes`);
@@ -233,6 +249,77 @@ export async function runCli(argv: readonly string[]): Promise<number> {
           out.print(human, { ok: r.ok, startup: app.startup.repaired?.actions ?? [], actions: r.actions, needsRestore: r.needsRestore, after: r.after });
           return r.ok ? EXIT_OK : EXIT_PROBLEMS;
         });
+      case 'backup': {
+        const repo = needRepo();
+        const passphrase = await readPassphrase(str('--passphrase-file'));
+        return await withApp(open, async (app) => {
+          const stop = showProgress(app);
+          const r = await app.runBackup(repo, passphrase).finally(stop);
+          out.print(
+            `snapshot ${r.snapshot} in ${r.repo}: ${r.files} files (${fmtBytes(r.bytesTotal)}), ${r.newFiles} new (${fmtBytes(r.bytesWritten)} written) in ${(r.durationMs / 1000).toFixed(1)} s${r.pruned.length ? `; pruned ${r.pruned.length} old snapshots` : ''}`,
+            r,
+          );
+          return EXIT_OK;
+        });
+      }
+      case 'backups': {
+        const [sub = 'list'] = rest;
+        if (sub === 'targets') {
+          const targets = await listBackupTargets();
+          out.print(targets.map((t) => `${t.kind}\t${t.path}\t${t.label ?? ''}\t${t.mounted ? 'mounted' : 'NOT MOUNTED'}\tfree ${t.freeBytes === null ? '?' : fmtBytes(t.freeBytes)}\t${t.repositories.length} repositories${t.note ? `\t${t.note}` : ''}`).join('\n') || '(no drives or backup folders found under /media, /run/media, /mnt)', targets);
+          return EXIT_OK;
+        }
+        const repoDir = needRepo();
+        const repo = await Repository.open(repoDir, await readPassphrase(str('--passphrase-file')));
+        if (sub === 'list') {
+          const list = repo.snapshotFiles().map((f) => ({ id: f.replace(/\.age$/, ''), ...summarize(repo.readSnapshot(f)) }));
+          out.print(list.map((x) => `${x.id}\t${x.time}\t${x.host}\t${x.files} files\t${fmtBytes(x.bytes)}\t${x.kbs}`).join('\n') || '(no snapshots)', list);
+          return EXIT_OK;
+        }
+        if (sub === 'verify') {
+          const sample = str('--sample') ? Number(str('--sample')) : undefined;
+          const r = await verifyRepository(repo, { sample });
+          out.print([`${r.ok ? 'OK' : 'DAMAGED'}: ${r.blobsChecked} blobs (${fmtBytes(r.bytesChecked)}) of ${r.snapshots} snapshots checked`, ...r.damaged.map((d) => `DAMAGED snapshot ${d.snapshot}: ${d.file} — ${d.reason}`)].join('\n'), r);
+          return r.ok ? EXIT_OK : EXIT_PROBLEMS;
+        }
+        if (sub === 'prune') {
+          const keep = str('--keep') ? Number(str('--keep')) : 7;
+          if (!Number.isInteger(keep) || keep < 1) throw new UsageError('--keep needs a whole number of days ≥ 1');
+          const r = pruneRepository(repo, keep);
+          out.print(`removed ${r.removedSnapshots.length} snapshots and ${r.removedBlobs} unreferenced blobs (original documents are kept forever)`, r);
+          return EXIT_OK;
+        }
+        throw new UsageError(`unknown backups command "${sub}" (list, verify, prune, targets)`);
+      }
+      case 'restore': {
+        if (flags.has('--rollback')) {
+          return await withApp(openAs('write', false), async (app) => {
+            const r = await app.runRollback();
+            out.print(`put back the data root kept at ${r.restored}`, r);
+            return EXIT_OK;
+          });
+        }
+        const repo = needRepo();
+        const passphrase = await readPassphrase(str('--passphrase-file'));
+        // A fresh target (an empty --data folder) gets no demo: it is about to become the restored root.
+        return await withApp(() => openLifeline({ dataDir: str('--data'), shell: 'cli', seedDemo: false, maintenance: false, command: 'lifeline restore' }), async (app) => {
+          const stop = showProgress(app);
+          const r = await app.runRestore(repo, passphrase, str('--snapshot'), str('--kb')).finally(stop);
+          const kbLine = (k: { name: string; documents: number; chunks: number }) => `  ${k.name}: ${k.documents} documents, ${k.chunks} chunks`;
+          out.print(
+            [
+              `restored snapshot ${r.snapshot} (${r.staged.files} files, ${fmtBytes(r.staged.bytes)}) in ${(r.durationMs / 1000).toFixed(1)} s; verified before the swap`,
+              'before:',
+              ...(r.before.length ? r.before.map(kbLine) : ['  (empty)']),
+              'after:',
+              ...r.after.map(kbLine),
+              r.previous ? `the previous data root is kept in ${r.previous} (lifeline restore --rollback)` : '',
+            ].join('\n'),
+            r,
+          );
+          return EXIT_OK;
+        });
+      }
       case 'chatchat': {
         const [sub, dir] = rest;
         if (!dir || (sub !== 'inspect' && sub !== 'import')) throw new UsageError('chatchat inspect DIR [--deep] | chatchat import DIR --kb NAME');
@@ -354,6 +441,56 @@ async function serve(str: (n: string) => string | undefined, flags: Map<string, 
   await server.close();
   await app.close();
   return EXIT_OK;
+}
+
+function fmtBytes(n: number): string {
+  const u = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (n >= 1024 && i < u.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${n.toFixed(i ? 1 : 0)} ${u[i]}`;
+}
+
+function summarize(m: SnapshotManifest) {
+  return { time: m.time, host: m.host, files: m.files.length, bytes: m.files.reduce((s, f) => s + f.size, 0), kbs: m.knowledgeBases.map((k) => `${k.name}(${k.documents})`).join(' '), knowledgeBases: m.knowledgeBases };
+}
+
+/** The repository passphrase: from --passphrase-file, else asked on the terminal (not echoed). Never logged. */
+async function readPassphrase(file: string | undefined): Promise<string> {
+  if (file) {
+    try {
+      return fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new UsageError(`cannot read the passphrase file ${file}: ${(err as Error).message}`);
+    }
+  }
+  if (!process.stdin.isTTY) throw new UsageError('give the repository passphrase with --passphrase-file F (no terminal to ask on)');
+  process.stderr.write('Repository passphrase: ');
+  const stdin = process.stdin;
+  stdin.setRawMode(true);
+  stdin.resume();
+  let value = '';
+  return new Promise((resolve, reject) => {
+    const onData = (buf: Buffer) => {
+      for (const ch of buf.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') {
+          stdin.setRawMode(false);
+          stdin.pause();
+          stdin.off('data', onData);
+          process.stderr.write('\n');
+          return resolve(value);
+        }
+        if (ch === '\u0003') {
+          stdin.setRawMode(false);
+          return reject(new UsageError('cancelled'));
+        }
+        value = ch === '\u007f' ? value.slice(0, -1) : value + ch;
+      }
+    };
+    stdin.on('data', onData);
+  });
 }
 
 const REPAIR_WORDS: Record<string, string> = {

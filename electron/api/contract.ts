@@ -220,6 +220,92 @@ export interface ChatchatImportResult {
   notBroughtOver: { what: string; reason: string }[];
 }
 
+export interface BackupTarget {
+  /** Mount point or folder. */
+  path: string;
+  label: string | null;
+  kind: 'drive' | 'folder';
+  device: string | null;
+  fsType: string | null;
+  removable: boolean;
+  mounted: boolean;
+  /** A LUKS-encrypted drive: `note` says how to unlock it. */
+  encrypted: boolean;
+  sizeBytes: number | null;
+  freeBytes: number | null;
+  /** Backup repositories found on it (folders holding lifeline-repo.json). */
+  repositories: string[];
+  note: string | null;
+}
+
+export interface SnapshotSummary {
+  id: string;
+  time: string;
+  host: string;
+  lifelineVersion: string;
+  files: number;
+  bytes: number;
+  knowledgeBases: { name: string; documents: number; chunks: number; embedder: string }[];
+}
+
+export interface BackupResult {
+  repo: string;
+  snapshot: string;
+  files: number;
+  /** Files whose content was not in the repository yet (written now). */
+  newFiles: number;
+  bytesTotal: number;
+  bytesWritten: number;
+  durationMs: number;
+  pruned: string[];
+}
+
+export interface BackupVerifyResult {
+  ok: boolean;
+  snapshots: number;
+  blobsChecked: number;
+  bytesChecked: number;
+  damaged: { snapshot: string; file: string; blob: string; reason: string }[];
+}
+
+export interface RestoreResult {
+  repo: string;
+  snapshot: string;
+  /** Knowledge bases before (live) and after (restored): for the before/after summary. */
+  before: { name: string; documents: number; chunks: number }[];
+  after: { name: string; documents: number; chunks: number }[];
+  /** What the staging check found before the swap. */
+  staged: { files: number; bytes: number; verify: VerifyResult };
+  /** Where the previous data root was kept (for `restore --rollback`), null for an empty target. */
+  previous: string | null;
+  durationMs: number;
+}
+
+export interface BackupPolicy {
+  /** Daily schedule, local time HH:MM; null turns scheduled backups off. */
+  dailyAt: string | null;
+  /** Repositories (folders on drives or NAS mounts) each scheduled backup writes to. */
+  targets: string[];
+  /** Snapshots kept: the newest of each of the last N days (indexes), default 7. */
+  keepDailySnapshots: number;
+  /** Warn when the last good backup is older than this many hours (default 26). */
+  maxAgeHours: number;
+  /**
+   * A file holding the repositories' passphrase (mode 0600), read by scheduled backups only.
+   * Without it scheduled backups cannot run unattended; the status says so.
+   */
+  passphraseFile?: string | null;
+}
+
+export interface BackupStatus {
+  policy: BackupPolicy;
+  lastGood: { at: string; repo: string; snapshot: string } | null;
+  lastAttempt: { at: string; repo: string; ok: boolean; error: string | null } | null;
+  /** Set when the last good backup is older than the policy allows. */
+  warning: string | null;
+  nextRun: string | null;
+}
+
 /** Every call: request and response shapes, by method name. */
 export interface ApiMethods {
   'app.info': { req: Record<string, never>; res: AppInfo };
@@ -260,6 +346,23 @@ export interface ApiMethods {
   'chatchat.inspect': { req: { dir: string; deep?: boolean }; res: ChatchatReport };
   /** Brings a Chatchat knowledge base's documents into a Lifeline knowledge base (created if needed). */
   'chatchat.import': { req: { dir: string; kb: string; sourceKb?: string }; res: ChatchatImportResult };
+  /** Plugged-in drives and configured folders, with the repositories on them. */
+  'backup.targets': { req: Record<string, never>; res: BackupTarget[] };
+  /** Mounts an unmounted drive (the operator asked for it). */
+  'backup.mount': { req: { device: string }; res: { mountpoint: string } };
+  /** Creates an encrypted repository in a folder (empty or new). */
+  'backup.init': { req: { repo: string; passphrase: string }; res: { repo: string; id: string } };
+  /** Backs the data root up into the repository (created if needed): a job with bytes and ETA. */
+  'backup.run': { req: { repo: string; passphrase: string }; res: BackupResult };
+  'backup.snapshots': { req: { repo: string; passphrase: string }; res: SnapshotSummary[] };
+  /** Decrypts and re-hashes every blob (or a rotating sample of `sample` blobs). */
+  'backup.verify': { req: { repo: string; passphrase: string; sample?: number }; res: BackupVerifyResult };
+  /** Restores a snapshot (latest by default): staged, verified, then swapped in. */
+  'backup.restore': { req: { repo: string; passphrase: string; snapshot?: string; kb?: string }; res: RestoreResult };
+  /** Puts back the data root that the last restore replaced. */
+  'backup.rollback': { req: Record<string, never>; res: { restored: string } };
+  'backup.status': { req: Record<string, never>; res: BackupStatus };
+  'backup.setPolicy': { req: Partial<BackupPolicy>; res: BackupStatus };
   'jobs.list': { req: Record<string, never>; res: JobRecord[] };
   'jobs.cancel': { req: { id: string }; res: { cancelled: boolean } };
 }
@@ -293,6 +396,16 @@ export const API_METHODS: readonly ApiMethod[] = [
   'health.summary',
   'chatchat.inspect',
   'chatchat.import',
+  'backup.targets',
+  'backup.mount',
+  'backup.init',
+  'backup.run',
+  'backup.snapshots',
+  'backup.verify',
+  'backup.restore',
+  'backup.rollback',
+  'backup.status',
+  'backup.setPolicy',
   'jobs.list',
   'jobs.cancel',
 ];
@@ -306,7 +419,9 @@ export type ApiEvent =
   | { type: 'job'; job: JobRecord }
   | { type: 'ready'; ready: ReadyState }
   /** Partial answer text while a model generates (`text` is the new piece, not the whole). */
-  | { type: 'answer.delta'; streamId: string; text: string };
+  | { type: 'answer.delta'; streamId: string; text: string }
+  /** The backup targets changed (a drive was plugged in or pulled). */
+  | { type: 'backup.targets'; targets: BackupTarget[] };
 
 /** A failed call: the message is for the operator, the code for programs. */
 export interface ApiErrorBody {

@@ -14,6 +14,11 @@ import { type Problem, type VerifyReport, verifyDataRoot } from './integrity/ver
 import { type RepairReport, repairDataRoot } from './integrity/repair.js';
 import { writeSums } from './integrity/sums.js';
 import { importChatchat, inspectChatchat } from './chatchat/index.js';
+import { Repository } from './backup/repo.js';
+import { backupDataRoot, pruneRepository, verifyRepository } from './backup/backup.js';
+import { finishSwap, restoreSnapshot, rollback } from './backup/restore.js';
+import { listBackupTargets, mountDrive } from './backup/drives.js';
+import type { BackupPolicy, BackupResult, BackupStatus, RestoreResult, SnapshotSummary, VerifyResult } from '../api/contract.js';
 import { type Db, getMeta, openCatalog, setMeta } from './store/catalog.js';
 import { type DataRootLayout, prepareDataRoot, resolveDataRoot, temporaryLocationWarning } from './store/dataRoot.js';
 import { DataRootLock, type LockOwner } from './store/lock.js';
@@ -70,6 +75,11 @@ export interface LifelineApp {
   readonly layout: DataRootLayout;
   readonly db: Db;
   readonly startup: StartupReport;
+  backupStatus(): BackupStatus;
+  /** Backs up into `repoDir` (creating the repository when the folder has none). */
+  runBackup(repoDir: string, passphrase: string): Promise<BackupResult>;
+  runRestore(repoDir: string, passphrase: string, snapshot?: string, kb?: string): Promise<RestoreResult>;
+  runRollback(): Promise<{ restored: string }>;
   ready(): ReadyState;
   /** Resolves when start-up work (demo seeding, index loading) has finished. */
   whenReady(): Promise<void>;
@@ -91,6 +101,8 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
   }
   let db: Db;
   try {
+    // A restore that was swapping when the power went is finished before anything reads the catalog.
+    if (lock) finishSwap(root);
     db = openCatalog(layout.catalog);
   } catch (err) {
     lock?.release();
@@ -99,8 +111,9 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
   const startup: StartupReport = { lockedBy: owner, swept: null, resumedIngests: [], repaired: null };
   // Jobs left "running" by a dead process are marked interrupted — only by the lock holder.
   const jobs = new JobManager(db, { markInterrupted: lock !== null });
-  const knowledge = new KnowledgeService(db, layout);
-  const models = new ModelService(db, layout.models);
+  // `let`: a restore swaps the catalog under a running app and re-attaches these.
+  let knowledge = new KnowledgeService(db, layout);
+  let models = new ModelService(db, layout.models);
   if (lock) knowledge.onFilesChanged = () => writeSums(db, layout);
   const listeners = new Set<(e: ApiEvent) => void>();
   const emit = (e: ApiEvent) => listeners.forEach((l) => l(e));
@@ -223,6 +236,13 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
     return r;
   }
 
+  function backupComponent(): HealthSummary['components'][number] {
+    const b = backupStatus();
+    if (!b.lastGood && !b.lastAttempt) return { id: 'backups', status: 'warn', detail: 'no backup has been made yet' };
+    if (b.warning) return { id: 'backups', status: b.lastAttempt && !b.lastAttempt.ok ? 'fail' : 'warn', detail: b.lastAttempt && !b.lastAttempt.ok ? `${b.warning}; last attempt failed: ${b.lastAttempt.error}` : b.warning };
+    return { id: 'backups', status: 'ok', detail: `last good backup ${b.lastGood!.at} to ${b.lastGood!.repo}` };
+  }
+
   async function health(): Promise<HealthSummary> {
     const history = verifyHistory();
     const last = history[history.length - 1] ?? null;
@@ -244,7 +264,7 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
         { id: 'indexes', status: status(indexP), detail: indexP[0]?.message ?? `${kbs.reduce((s, k) => s + k.chunks, 0)} chunks searchable` },
         { id: 'models', status: status(modelP), detail: modelP[0]?.message ?? (chat ? `answers from ${chat}` : 'extractive answers (no chat model)') },
         { id: 'jobs', status: running.length ? 'warn' : 'ok', detail: running.length ? running.map((j) => j.title).join(', ') : 'no job running' },
-        { id: 'backups', status: 'unknown', detail: 'no backup configured yet' },
+        backupComponent(),
       ],
     };
   }
@@ -257,6 +277,105 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
       importChatchat(dir, { kbName: sourceKb, ingest: async (sources) => knowledge.ingest(kb, sources, ctx) }),
     );
     return { ...report, kb, source: report.source === 'none' ? 'docstore' : report.source };
+  }
+
+  // -- backups ------------------------------------------------------------------------------------
+  const backupPolicy = (): BackupPolicy => ({ ...DEFAULT_POLICY, ...JSON.parse(getMeta(db, 'backup_policy') ?? '{}') });
+  const setBackupPolicy = (p: Partial<BackupPolicy>): void => {
+    const next = { ...backupPolicy(), ...p };
+    if (next.dailyAt !== null && !/^([01]\d|2[0-3]):[0-5]\d$/.test(String(next.dailyAt))) throw new UserError('bad-policy', `daily time "${next.dailyAt}" is not HH:MM`);
+    if (!Number.isInteger(next.keepDailySnapshots) || next.keepDailySnapshots < 1) throw new UserError('bad-policy', 'keep at least 1 daily snapshot');
+    setMeta(db, 'backup_policy', JSON.stringify(next));
+  };
+  function backupStatus(): BackupStatus {
+    const policy = backupPolicy();
+    const lastGood = JSON.parse(getMeta(db, 'last_backup_good') ?? 'null') as BackupStatus['lastGood'];
+    const lastAttempt = JSON.parse(getMeta(db, 'last_backup_attempt') ?? 'null') as BackupStatus['lastAttempt'];
+    const ageH = lastGood ? (Date.now() - Date.parse(lastGood.at)) / 3_600_000 : Infinity;
+    const warning = ageH > policy.maxAgeHours ? (lastGood ? `the last good backup is ${Math.floor(ageH)} hours old (policy: at most ${policy.maxAgeHours})` : 'there is no good backup yet') : null;
+    return { policy, lastGood, lastAttempt, warning, nextRun: nextRunAt(policy, lastAttempt?.at ?? null) };
+  }
+  async function runBackup(repoDir: string, passphrase: string): Promise<BackupResult> {
+    writable();
+    await whenReadyOrThrow();
+    const at = new Date().toISOString();
+    try {
+      const repo = Repository.isRepository(repoDir) ? await Repository.open(repoDir, passphrase) : await Repository.init(repoDir, passphrase);
+      const result = await jobs.run('backup', `Backup to ${repoDir}`, async (ctx) => backupDataRoot(db, layout, await models.scan(true), repo, ctx));
+      const pruned = pruneRepository(repo, backupPolicy().keepDailySnapshots);
+      setMeta(db, 'last_backup_good', JSON.stringify({ at: new Date().toISOString(), repo: repo.dir, snapshot: result.snapshot }));
+      setMeta(db, 'last_backup_at', new Date().toISOString());
+      setMeta(db, 'last_backup_attempt', JSON.stringify({ at, repo: repo.dir, ok: true, error: null }));
+      return { ...result, pruned: pruned.removedSnapshots };
+    } catch (err) {
+      setMeta(db, 'last_backup_attempt', JSON.stringify({ at, repo: repoDir, ok: false, error: (err as Error).message }));
+      throw err;
+    }
+  }
+  /** Closes the live catalog and models (a restore is about to swap them). */
+  async function releaseLive(): Promise<void> {
+    await models.dispose();
+    db.close();
+  }
+  /** Opens the (restored) catalog again and re-attaches every service to it. */
+  async function reattach(): Promise<void> {
+    db = openCatalog(layout.catalog);
+    jobs.setDb(db);
+    knowledge = new KnowledgeService(db, layout);
+    knowledge.onFilesChanged = () => writeSums(db, layout);
+    models = new ModelService(db, layout.models);
+    await loadRecordedEmbedders();
+    await knowledge.warmUp();
+  }
+  /** Scheduled backups (server and desktop app): every configured target, once a day. */
+  let scheduler: NodeJS.Timeout | null = null;
+  async function scheduledBackups(): Promise<void> {
+    const policy = backupPolicy();
+    const next = nextRunAt(policy, (JSON.parse(getMeta(db, 'last_backup_attempt') ?? 'null') as { at: string } | null)?.at ?? null);
+    if (!next || Date.parse(next) > Date.now() || jobs.list().some((j) => j.state === 'running' && j.kind === 'backup')) return;
+    if (!policy.passphraseFile) {
+      setMeta(db, 'last_backup_attempt', JSON.stringify({ at: new Date().toISOString(), repo: policy.targets.join(', '), ok: false, error: 'scheduled backups need a passphrase file in the backup policy' }));
+      return;
+    }
+    const passphrase = fs.readFileSync(policy.passphraseFile, 'utf8').replace(/\r?\n$/, '');
+    for (const target of policy.targets) await runBackup(target, passphrase).catch(() => undefined); // recorded as the last attempt
+  }
+  if (lock && (options.shell === 'server' || options.shell === 'electron')) {
+    scheduler = setInterval(() => void scheduledBackups().catch(() => undefined), 60_000);
+    scheduler.unref();
+  }
+
+  async function runRestore(repoDir: string, passphrase: string, snapshot?: string, kb?: string): Promise<RestoreResult> {
+    writable();
+    if (kb) throw new UserError('not-supported', 'restoring a single knowledge base is not available yet: restore the whole snapshot (the previous data root is kept for rollback)');
+    const repo = await Repository.open(repoDir, passphrase);
+    const kbCounts = () => knowledge.listKbs().map((k) => ({ name: k.name, documents: k.documents, chunks: k.chunks }));
+    let released = false;
+    setState({ status: 'ready', phase: 'restoring from a backup', percent: 100 });
+    try {
+      return await jobs.run('restore', `Restore from ${repoDir}`, (ctx) =>
+        restoreSnapshot(root, repo, snapshot, {
+          before: kbCounts(),
+          verifyStaged: (dir) => verifyStagedRoot(dir),
+          releaseLive: async () => {
+            released = true;
+            await releaseLive();
+          },
+        }, ctx),
+      );
+    } finally {
+      if (released) await reattach();
+      setState({ status: 'ready', phase: 'ready', percent: 100 });
+    }
+  }
+  async function runRollback(): Promise<{ restored: string }> {
+    writable();
+    await releaseLive();
+    try {
+      return { restored: rollback(root) };
+    } finally {
+      await reattach();
+    }
   }
 
   const writable = () => {
@@ -342,6 +461,26 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
       await whenReadyOrThrow();
       return importChatchatInto(String(r.dir ?? ''), String(r.kb ?? ''), r.sourceKb);
     },
+    'backup.targets': async () => listBackupTargets({ extraFolders: backupPolicy().targets }),
+    'backup.mount': async (r) => mountDrive(String(r.device ?? '')),
+    'backup.init': async (r) => {
+      const repo = await Repository.init(String(r.repo ?? ''), String(r.passphrase ?? ''));
+      return { repo: repo.dir, id: repo.info.id };
+    },
+    'backup.run': async (r) => runBackup(String(r.repo ?? ''), String(r.passphrase ?? '')),
+    'backup.snapshots': async (r) => snapshotSummaries(await Repository.open(String(r.repo ?? ''), String(r.passphrase ?? ''))),
+    'backup.verify': async (r) => {
+      const repo = await Repository.open(String(r.repo ?? ''), String(r.passphrase ?? ''));
+      return jobs.run('backup-verify', `Verify backups in ${repo.dir}`, (ctx) => verifyRepository(repo, { sample: r.sample, ctx }));
+    },
+    'backup.restore': async (r) => runRestore(String(r.repo ?? ''), String(r.passphrase ?? ''), r.snapshot, r.kb),
+    'backup.rollback': async () => runRollback(),
+    'backup.status': async () => backupStatus(),
+    'backup.setPolicy': async (r) => {
+      writable();
+      setBackupPolicy(r);
+      return backupStatus();
+    },
     'jobs.list': async () => jobs.list(),
     'jobs.cancel': async (req) => ({ cancelled: jobs.cancel(String(req.id)) }),
   };
@@ -349,15 +488,25 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
   return {
     info,
     handlers,
-    knowledge,
-    models,
+    get knowledge() {
+      return knowledge;
+    },
+    get models() {
+      return models;
+    },
+    get db() {
+      return db;
+    },
+    backupStatus,
+    runBackup,
+    runRestore,
+    runRollback,
     answer,
     verify,
     repair,
     health,
     jobs,
     layout,
-    db,
     startup,
     ready: () => state,
     whenReady: async () => {
@@ -370,12 +519,48 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
     async close() {
       await started.catch(() => undefined);
       for (const c of streams.values()) c.abort();
+      if (scheduler) clearInterval(scheduler);
       await models.dispose();
       listeners.clear();
       db.close();
       lock?.release();
     },
   };
+}
+
+export const DEFAULT_POLICY: BackupPolicy = { dailyAt: '02:30', targets: [], keepDailySnapshots: 7, maxAgeHours: 26 };
+
+/** The next scheduled run after the last attempt (local time), or null when scheduling is off. */
+export function nextRunAt(policy: BackupPolicy, lastAttempt: string | null, now = new Date()): string | null {
+  if (!policy.dailyAt || policy.targets.length === 0) return null;
+  const [h, m] = policy.dailyAt.split(':').map(Number) as [number, number];
+  const today = new Date(now);
+  today.setHours(h, m, 0, 0);
+  const due = lastAttempt && Date.parse(lastAttempt) >= today.getTime() ? new Date(today.getTime() + 86_400_000) : today;
+  return due.toISOString();
+}
+
+/** Verifies a staged data root (deep) in its own short-lived app, and counts its knowledge bases. */
+export async function verifyStagedRoot(dir: string): Promise<{ report: VerifyResult; kbs: { name: string; documents: number; chunks: number }[] }> {
+  const staged = await openLifeline({ dataDir: dir, shell: 'cli', seedDemo: false, maintenance: false, command: 'restore staging check' });
+  try {
+    const report = await staged.verify(true);
+    const kbs = staged.knowledge.listKbs().map((k) => ({ name: k.name, documents: k.documents, chunks: k.chunks }));
+    return { report, kbs };
+  } finally {
+    await staged.close();
+    fs.rmSync(path.join(dir, 'lifeline.lock'), { force: true });
+  }
+}
+
+function snapshotSummaries(repo: Repository): SnapshotSummary[] {
+  return repo
+    .snapshotFiles()
+    .map((f) => {
+      const m = repo.readSnapshot(f);
+      return { id: f.replace(/\.age$/, ''), time: m.time, host: m.host, lifelineVersion: m.lifelineVersion, files: m.files.length, bytes: m.files.reduce((s, x) => s + x.size, 0), knowledgeBases: m.knowledgeBases };
+    })
+    .reverse();
 }
 
 async function seedDemo(knowledge: KnowledgeService, jobs: JobManager): Promise<void> {

@@ -35,11 +35,16 @@ export class JobManager {
   private readonly listeners = new Set<(job: JobRecord) => void>();
 
   constructor(
-    private readonly db: Db | null,
+    private db: Db | null,
     options: { markInterrupted: boolean } = { markInterrupted: true },
   ) {
     // Jobs still marked running belong to a process that died: say so (only the lock holder may).
     if (options.markInterrupted) db?.prepare(`UPDATE job SET state = 'failed', error = 'interrupted (the process stopped before it finished)', finished_at = ? WHERE state IN ('running', 'queued')`).run(nowIso());
+  }
+
+  /** After a restore swapped the catalog: records go to the new one. */
+  setDb(db: Db | null): void {
+    this.db = db;
   }
 
   onUpdate(listener: (job: JobRecord) => void): () => void {
@@ -86,6 +91,7 @@ export class JobManager {
     this.persist(record);
     this.emit(record);
     let lastEmit = 0;
+    let lastDone = -1;
     const ctx: JobContext = {
       jobId: record.id,
       signal: controller.signal,
@@ -93,7 +99,10 @@ export class JobManager {
         Object.assign(record, Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)));
         record.etaMs = estimateEta(record, Date.now() - entry.startedMs);
         const now = Date.now();
-        if (now - lastEmit >= 100 || record.done === record.total) {
+        // Every step of a short job is shown; a long one (thousands of steps) at most 10 times a second.
+        const stepped = p.done !== undefined && p.done !== lastDone && record.total <= 500;
+        lastDone = record.done;
+        if (stepped || now - lastEmit >= 100 || record.done === record.total) {
           lastEmit = now;
           this.emit(record);
         }
@@ -122,7 +131,7 @@ export class JobManager {
   }
 
   private persist(r: JobRecord): void {
-    if (!this.db) return;
+    if (!this.db || !this.db.open) return;
     const progress = JSON.stringify({ done: r.done, total: r.total, bytesDone: r.bytesDone, bytesTotal: r.bytesTotal, message: r.message });
     this.db
       .prepare(

@@ -1,0 +1,968 @@
+// The age v1 file format (https://age-encryption.org/v1, c2sp.org/age) for the backup repository.
+//
+// Everything on the bulk path — the X25519 recipient stanza, the header MAC and the STREAM payload
+// (64 KiB ChaCha20-Poly1305 chunks) — is implemented here on Node's native crypto, streaming with
+// constant memory. The pure-JS `age-encryption` library is used only for the passphrase (scrypt)
+// recipient that protects the small repository key file, where its speed does not matter.
+//
+// Files written here are ordinary age files: `age -d -i identity.txt` reads them, and files written
+// by `age -r age1…` / `age -p` are read here.
+//
+// Durability is the caller's job: write to a temp name, fsync, rename (see store/atomic.ts). The
+// streaming decryptors hand out plaintext chunk by chunk as each one authenticates, but a file is
+// only known to be complete and untampered when the call RESOLVES; if it rejects, everything
+// already written is garbage and must be discarded (write to a temp file, rename only on success).
+// `decryptFile(…, destPath)` removes its own partial output when it fails.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { Decrypter, Encrypter } from 'age-encryption';
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/**
+ * Why an age operation failed.
+ * - `not-age`: the input is not an age v1 file (other magic, other version, ASCII armor).
+ * - `truncated`: the data ends before a valid final chunk (inside the header, the nonce, at a chunk
+ *   boundary, or inside a chunk). A last chunk that is cut short and a last, short chunk that was
+ *   altered cannot be told apart cryptographically; both are reported as `truncated`.
+ * - `tampered`: authentication failed (header MAC, a chunk tag), the header is malformed after a valid
+ *   version line, or data follows the final chunk.
+ * - `no-matching-identity`: no stanza could be unwrapped with the given identities (also: a corrupted
+ *   X25519 stanza, which is indistinguishable from one addressed to someone else; or a
+ *   passphrase-protected file given to the identity API and vice versa).
+ * - `wrong-passphrase`: the scrypt stanza did not open with the passphrase.
+ * - `invalid-key`: a recipient, identity or passphrase argument is malformed (a caller bug / bad config).
+ */
+export type AgeErrorCode = 'not-age' | 'truncated' | 'tampered' | 'no-matching-identity' | 'wrong-passphrase' | 'invalid-key';
+
+export class AgeError extends Error {
+  readonly code: AgeErrorCode;
+  constructor(code: AgeErrorCode, message: string, options?: { cause?: unknown }) {
+    super(`age: ${code}: ${message}`, options);
+    this.name = 'AgeError';
+    this.code = code;
+  }
+}
+
+export function isAgeError(err: unknown, code?: AgeErrorCode): err is AgeError {
+  return err instanceof AgeError && (code === undefined || err.code === code);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Constants
+
+const VERSION_LINE = 'age-encryption.org/v1';
+const VERSION_PREFIX = 'age-encryption.org/';
+const VERSION_LINE_BYTES = Buffer.from(VERSION_LINE + '\n', 'latin1');
+const X25519_LABEL = 'age-encryption.org/v1/X25519';
+const CHUNK = 64 * 1024;
+const TAG = 16;
+const CT_CHUNK = CHUNK + TAG;
+const FILE_KEY_LEN = 16;
+const NONCE_LEN = 16;
+/** Bounds on what a file we did not write can make us do before its header authenticates. */
+const MAX_HEADER_BYTES = 1024 * 1024;
+const MAX_STANZAS = 128;
+/** Reads and writes are batched to about this size. */
+const IO_BLOCK = 1024 * 1024;
+/** scrypt work factor (log2 N) for passphrase-protected keys: age's default; ~1.25 s per unlock here. */
+export const SCRYPT_LOG_N = 18;
+/** The largest work factor accepted when decrypting (as in age-encryption); bounds a hostile file's cost. */
+const MAX_SCRYPT_LOG_N = 20;
+
+// ---------------------------------------------------------------------------------------------
+// Bech32 (BIP 173, without the 90-character limit), for age1… and AGE-SECRET-KEY-1…
+
+const BECH32_CHARSET = 'qpzry9x8gf2tvdw0s3jn54khce6mua7l';
+const BECH32_GEN = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
+
+function bech32Polymod(values: number[]): number {
+  let chk = 1;
+  for (const v of values) {
+    const top = chk >>> 25;
+    chk = ((chk & 0x1ffffff) << 5) ^ v;
+    for (let i = 0; i < 5; i++) if ((top >>> i) & 1) chk ^= BECH32_GEN[i]!;
+  }
+  return chk >>> 0;
+}
+
+function hrpExpand(hrp: string): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < hrp.length; i++) out.push(hrp.charCodeAt(i) >>> 5);
+  out.push(0);
+  for (let i = 0; i < hrp.length; i++) out.push(hrp.charCodeAt(i) & 31);
+  return out;
+}
+
+function convertBits(data: ArrayLike<number>, from: number, to: number, pad: boolean): number[] | null {
+  let acc = 0;
+  let bits = 0;
+  const out: number[] = [];
+  const maxv = (1 << to) - 1;
+  for (let i = 0; i < data.length; i++) {
+    acc = (acc << from) | data[i]!;
+    bits += from;
+    while (bits >= to) {
+      bits -= to;
+      out.push((acc >>> bits) & maxv);
+    }
+    acc &= (1 << bits) - 1;
+  }
+  if (pad) {
+    if (bits > 0) out.push((acc << (to - bits)) & maxv);
+  } else if (bits >= from || ((acc << (to - bits)) & maxv) !== 0) {
+    return null;
+  }
+  return out;
+}
+
+function bech32Encode(hrp: string, data: Uint8Array): string {
+  const lowerHrp = hrp.toLowerCase();
+  const words = convertBits(data, 8, 5, true)!;
+  const values = [...hrpExpand(lowerHrp), ...words, 0, 0, 0, 0, 0, 0];
+  const mod = bech32Polymod(values) ^ 1;
+  const checksum: number[] = [];
+  for (let i = 0; i < 6; i++) checksum.push((mod >>> (5 * (5 - i))) & 31);
+  return lowerHrp + '1' + [...words, ...checksum].map((w) => BECH32_CHARSET[w]).join('');
+}
+
+/** Decodes a Bech32 string; returns the lowercase HRP and the bytes, or null if invalid. */
+function bech32Decode(s: string): { hrp: string; bytes: Buffer } | null {
+  if (s !== s.toLowerCase() && s !== s.toUpperCase()) return null;
+  const lower = s.toLowerCase();
+  const pos = lower.lastIndexOf('1');
+  if (pos < 1 || pos + 7 > lower.length) return null;
+  const hrp = lower.slice(0, pos);
+  for (let i = 0; i < hrp.length; i++) {
+    const c = hrp.charCodeAt(i);
+    if (c < 33 || c > 126) return null;
+  }
+  const words: number[] = [];
+  for (const ch of lower.slice(pos + 1)) {
+    const v = BECH32_CHARSET.indexOf(ch);
+    if (v < 0) return null;
+    words.push(v);
+  }
+  if (bech32Polymod([...hrpExpand(hrp), ...words]) !== 1) return null;
+  const bytes = convertBits(words.slice(0, -6), 5, 8, false);
+  if (bytes === null) return null;
+  return { hrp, bytes: Buffer.from(bytes) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// X25519 with Node KeyObjects
+
+const PKCS8_X25519_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
+const SPKI_X25519_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+
+function privateKeyFromScalar(scalar: Uint8Array): crypto.KeyObject {
+  return crypto.createPrivateKey({ key: Buffer.concat([PKCS8_X25519_PREFIX, scalar]), format: 'der', type: 'pkcs8' });
+}
+
+function publicKeyFromBytes(pub: Uint8Array): crypto.KeyObject {
+  return crypto.createPublicKey({ key: Buffer.concat([SPKI_X25519_PREFIX, pub]), format: 'der', type: 'spki' });
+}
+
+function rawPublicKey(key: crypto.KeyObject): Buffer {
+  const spki = key.export({ format: 'der', type: 'spki' });
+  return spki.subarray(spki.length - 32);
+}
+
+/** X25519; a low-order peer point (all-zero shared secret) aborts, as the spec requires. */
+function x25519(priv: crypto.KeyObject, pub: Uint8Array, onBadPoint: () => AgeError): Buffer {
+  let shared: Buffer;
+  try {
+    shared = crypto.diffieHellman({ privateKey: priv, publicKey: publicKeyFromBytes(pub) });
+  } catch (err) {
+    // OpenSSL itself refuses to return an all-zero shared secret.
+    throw Object.assign(onBadPoint(), { cause: err });
+  }
+  if (shared.every((b) => b === 0)) throw onBadPoint();
+  return shared;
+}
+
+interface ParsedIdentity {
+  key: crypto.KeyObject;
+  publicKey: Buffer;
+}
+
+function parseIdentity(identity: string): ParsedIdentity {
+  const s = identity.trim();
+  const dec = s.startsWith('AGE-SECRET-KEY-1') ? bech32Decode(s) : null;
+  if (dec === null || dec.hrp !== 'age-secret-key-' || dec.bytes.length !== 32) {
+    throw new AgeError('invalid-key', 'not an X25519 age identity (expected AGE-SECRET-KEY-1…)');
+  }
+  const key = privateKeyFromScalar(dec.bytes);
+  return { key, publicKey: rawPublicKey(crypto.createPublicKey(key)) };
+}
+
+function parseRecipient(recipient: string): Buffer {
+  const s = recipient.trim();
+  const dec = s.startsWith('age1') ? bech32Decode(s) : null;
+  if (dec === null || dec.hrp !== 'age' || dec.bytes.length !== 32) {
+    throw new AgeError('invalid-key', `not an X25519 age recipient (expected age1…): ${JSON.stringify(recipient.slice(0, 80))}`);
+  }
+  return dec.bytes;
+}
+
+/** A fresh X25519 key pair: the identity (secret) and its recipient (public). */
+export function generateIdentity(): { identity: string; recipient: string } {
+  const scalar = crypto.randomBytes(32);
+  const identity = bech32Encode('AGE-SECRET-KEY-', scalar).toUpperCase();
+  scalar.fill(0);
+  return { identity, recipient: identityToRecipient(identity) };
+}
+
+/** The `age1…` recipient of an `AGE-SECRET-KEY-1…` identity. */
+export function identityToRecipient(identity: string): string {
+  return bech32Encode('age', parseIdentity(identity).publicKey);
+}
+
+/** True when `s` is a well-formed X25519 recipient (`age1…`). */
+export function isRecipient(s: string): boolean {
+  try {
+    parseRecipient(s);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Reads identities from the text of an identity file (as written by age-keygen: `#` comments,
+ * blank lines, one `AGE-SECRET-KEY-1…` per line).
+ */
+export function parseIdentityFile(text: string): string[] {
+  const ids = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+  for (const id of ids) parseIdentity(id);
+  if (ids.length === 0) throw new AgeError('invalid-key', 'the identity file holds no identity');
+  return ids;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small primitives
+
+function hkdf(ikm: Uint8Array, salt: Uint8Array, info: string): Buffer {
+  return Buffer.from(crypto.hkdfSync('sha256', ikm, salt, info, 32));
+}
+
+function aeadSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array): Buffer[] {
+  const c = crypto.createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG });
+  const body = c.update(plaintext);
+  c.final();
+  return [body, c.getAuthTag()];
+}
+
+/** Returns the plaintext, or null if authentication fails. */
+function aeadOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array): Buffer | null {
+  if (sealed.length < TAG) return null;
+  const d = crypto.createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG });
+  d.setAuthTag(sealed.subarray(sealed.length - TAG));
+  const body = d.update(sealed.subarray(0, sealed.length - TAG));
+  try {
+    d.final();
+  } catch {
+    return null;
+  }
+  return body;
+}
+
+const ZERO_NONCE = Buffer.alloc(12);
+
+function b64encode(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64').replace(/=+$/, '');
+}
+
+const B64_CHARS = /^[A-Za-z0-9+/]*$/;
+
+/** Strict, canonical, unpadded base64 (the spec requires rejecting anything else). */
+function b64decode(s: string): Buffer | null {
+  if (!B64_CHARS.test(s) || s.length % 4 === 1) return null;
+  const b = Buffer.from(s, 'base64');
+  return b64encode(b) === s ? b : null;
+}
+
+function headerMacKey(fileKey: Uint8Array): Buffer {
+  return hkdf(fileKey, Buffer.alloc(0), 'header');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Header
+
+interface Stanza {
+  args: string[];
+  body: Buffer;
+}
+
+interface Header {
+  stanzas: Stanza[];
+  mac: Buffer;
+  /** The header bytes up to and including `---` (what the MAC covers). */
+  macInput: Buffer;
+  /** The whole header including the MAC line's newline. */
+  bytes: Buffer;
+}
+
+function encodeHeaderNoMac(stanzas: Stanza[]): Buffer {
+  let s = VERSION_LINE + '\n';
+  for (const st of stanzas) {
+    s += '-> ' + st.args.join(' ') + '\n';
+    const b64 = b64encode(st.body);
+    for (let i = 0; i <= b64.length; i += 64) s += b64.slice(i, i + 64) + '\n';
+    // The loop above emits a final line shorter than 64 columns (possibly empty), as required.
+  }
+  s += '---';
+  return Buffer.from(s, 'latin1');
+}
+
+function isVchar(arg: string): boolean {
+  for (let i = 0; i < arg.length; i++) {
+    const c = arg.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return arg.length > 0;
+}
+
+const malformed = (why: string): AgeError => new AgeError('tampered', `malformed header: ${why}`);
+
+/**
+ * Parses a header at the start of `buf`. Returns null when `buf` ends before the header does
+ * (more data needed). Throws `not-age` as soon as the first bytes rule out an age v1 file.
+ */
+function tryParseHeader(buf: Buffer): { header: Header; length: number } | null {
+  // Magic: decided from the first bytes, so a non-age file is refused without reading further.
+  const n = Math.min(buf.length, VERSION_LINE_BYTES.length);
+  if (!buf.subarray(0, n).equals(VERSION_LINE_BYTES.subarray(0, n))) {
+    const probe = buf.subarray(0, 64).toString('latin1');
+    if (probe.startsWith('-----BEGIN')) {
+      throw new AgeError('not-age', 'ASCII-armored age files are not supported (remove the armor with `age -d` first)');
+    }
+    if (probe.startsWith(VERSION_PREFIX) && buf.length > VERSION_PREFIX.length) {
+      throw new AgeError('not-age', `unsupported age format version ${JSON.stringify(probe.split('\n')[0])}`);
+    }
+    throw new AgeError('not-age', 'the data does not start with the age v1 header');
+  }
+  if (buf.length < VERSION_LINE_BYTES.length) return null;
+
+  let pos = VERSION_LINE_BYTES.length;
+  const nextLine = (): string | null => {
+    const nl = buf.indexOf(0x0a, pos);
+    if (nl < 0) {
+      if (buf.length - pos > 4096) throw malformed('header line too long');
+      return null;
+    }
+    const line = buf.subarray(pos, nl).toString('latin1');
+    for (let i = 0; i < line.length; i++) {
+      const c = line.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e) throw malformed('non-printable byte in header');
+    }
+    pos = nl + 1;
+    return line;
+  };
+
+  const stanzas: Stanza[] = [];
+  for (;;) {
+    const lineStart = pos;
+    const line = nextLine();
+    if (line === null) return null;
+    if (line.startsWith('-> ')) {
+      if (stanzas.length >= MAX_STANZAS) throw malformed(`more than ${MAX_STANZAS} recipient stanzas`);
+      const args = line.slice(3).split(' ');
+      if (!args.every(isVchar)) throw malformed('empty or invalid stanza argument');
+      const parts: Buffer[] = [];
+      for (;;) {
+        const bl = nextLine();
+        if (bl === null) return null;
+        if (bl.length > 64) throw malformed('stanza body line longer than 64 columns');
+        const dec = b64decode(bl);
+        if (dec === null) throw malformed('stanza body is not canonical base64');
+        parts.push(dec);
+        if (bl.length < 64) break;
+      }
+      stanzas.push({ args, body: Buffer.concat(parts) });
+      continue;
+    }
+    if (line.startsWith('---')) {
+      if (stanzas.length === 0) throw malformed('no recipient stanza');
+      if (!line.startsWith('--- ')) throw malformed('bad MAC line');
+      const mac = b64decode(line.slice(4));
+      if (mac === null || mac.length !== 32) throw malformed('bad MAC encoding');
+      const macInput = buf.subarray(0, lineStart + 3);
+      return { header: { stanzas, mac, macInput: Buffer.from(macInput), bytes: Buffer.from(buf.subarray(0, pos)) }, length: pos };
+    }
+    throw malformed(`unexpected line ${JSON.stringify(line.slice(0, 40))}`);
+  }
+}
+
+function verifyHeaderMac(header: Header, fileKey: Uint8Array): void {
+  const mac = crypto.createHmac('sha256', headerMacKey(fileKey)).update(header.macInput).digest();
+  if (!crypto.timingSafeEqual(mac, header.mac)) {
+    throw new AgeError('tampered', 'header MAC mismatch: the header was altered');
+  }
+}
+
+function unwrapX25519(header: Header, identities: readonly ParsedIdentity[]): Buffer {
+  let sawScrypt = false;
+  for (const st of header.stanzas) {
+    if (st.args[0] === 'scrypt') sawScrypt = true;
+    if (st.args[0] !== 'X25519') continue;
+    if (st.args.length !== 2) throw malformed('X25519 stanza must have exactly one argument');
+    const share = b64decode(st.args[1]!);
+    if (share === null || share.length !== 32) throw malformed('X25519 ephemeral share is not 32 bytes');
+    if (st.body.length !== 32) throw malformed('X25519 stanza body is not 32 bytes');
+    for (const id of identities) {
+      const shared = x25519(id.key, share, () => new AgeError('tampered', 'X25519 stanza has a low-order ephemeral share'));
+      const wrapKey = hkdf(shared, Buffer.concat([share, id.publicKey]), X25519_LABEL);
+      const fileKey = aeadOpen(wrapKey, ZERO_NONCE, st.body);
+      if (fileKey !== null) return fileKey;
+    }
+  }
+  if (sawScrypt) {
+    throw new AgeError('no-matching-identity', 'the file is passphrase-protected; use decryptWithPassphrase');
+  }
+  throw new AgeError('no-matching-identity', 'none of the given identities can open this file');
+}
+
+// ---------------------------------------------------------------------------------------------
+// STREAM payload
+
+function streamNonce(counter: number, last: boolean): Buffer {
+  const n = Buffer.alloc(12);
+  n.writeUIntBE(counter, 5, 6); // bytes 0..4 stay zero: 48 bits of counter (16 EiB of payload)
+  n[11] = last ? 1 : 0;
+  return n;
+}
+
+/** Push-based encryptor for one file: header and nonce first, then chunks as plaintext arrives. */
+class AgeEncryptor {
+  private readonly payloadKey: Buffer;
+  readonly preamble: Buffer;
+  private readonly cur = Buffer.allocUnsafe(CHUNK);
+  private fill = 0;
+  private counter = 0;
+  private finished = false;
+  plaintextBytes = 0;
+
+  constructor(recipients: readonly string[]) {
+    if (recipients.length === 0) throw new AgeError('invalid-key', 'at least one recipient is required');
+    const pubs = recipients.map(parseRecipient);
+    const fileKey = crypto.randomBytes(FILE_KEY_LEN);
+    const stanzas: Stanza[] = pubs.map((pub) => {
+      const eph = crypto.generateKeyPairSync('x25519');
+      const share = rawPublicKey(eph.publicKey);
+      const shared = x25519(eph.privateKey, pub, () => new AgeError('invalid-key', 'the recipient is a low-order point'));
+      const wrapKey = hkdf(shared, Buffer.concat([share, pub]), X25519_LABEL);
+      return { args: ['X25519', b64encode(share)], body: Buffer.concat(aeadSeal(wrapKey, ZERO_NONCE, fileKey)) };
+    });
+    const noMac = encodeHeaderNoMac(stanzas);
+    const mac = crypto.createHmac('sha256', headerMacKey(fileKey)).update(noMac).digest();
+    const nonce = crypto.randomBytes(NONCE_LEN);
+    this.payloadKey = hkdf(fileKey, nonce, 'payload');
+    fileKey.fill(0);
+    this.preamble = Buffer.concat([noMac, Buffer.from(' ' + b64encode(mac) + '\n', 'latin1'), nonce]);
+  }
+
+  private seal(plain: Uint8Array, last: boolean, out: Buffer[]): void {
+    const [body, tag] = aeadSeal(this.payloadKey, streamNonce(this.counter++, last), plain);
+    out.push(body!, tag!);
+  }
+
+  /** Encrypts what completes a chunk; a full chunk is only sealed once more data shows it is not the last. */
+  push(data: Uint8Array, out: Buffer[] = []): Buffer[] {
+    if (this.finished) throw new Error('age: push after finish');
+    this.plaintextBytes += data.length;
+    let off = 0;
+    while (off < data.length) {
+      if (this.fill === CHUNK) {
+        this.seal(this.cur, false, out);
+        this.fill = 0;
+      }
+      const n = Math.min(CHUNK - this.fill, data.length - off);
+      data instanceof Buffer ? data.copy(this.cur, this.fill, off, off + n) : this.cur.set(data.subarray(off, off + n), this.fill);
+      this.fill += n;
+      off += n;
+    }
+    return out;
+  }
+
+  finish(out: Buffer[] = []): Buffer[] {
+    if (this.finished) throw new Error('age: finish called twice');
+    this.finished = true;
+    this.seal(this.cur.subarray(0, this.fill), true, out);
+    this.payloadKey.fill(0);
+    return out;
+  }
+}
+
+/** STREAM decryption with a known payload key; plaintext is released one authenticated chunk at a time. */
+class PayloadDecryptor {
+  private readonly cur = Buffer.allocUnsafe(CT_CHUNK);
+  private fill = 0;
+  private counter = 0;
+  private done = false;
+
+  constructor(private readonly key: Buffer) {}
+
+  private openChunk(sealed: Uint8Array, out: Buffer[]): void {
+    const plain = aeadOpen(this.key, streamNonce(this.counter, false), sealed);
+    if (plain === null) {
+      if (aeadOpen(this.key, streamNonce(this.counter, true), sealed) !== null) {
+        throw new AgeError('tampered', `data follows the final chunk (chunk ${this.counter})`);
+      }
+      throw new AgeError('tampered', `chunk ${this.counter} failed authentication (plaintext offset ${this.counter * CHUNK})`);
+    }
+    this.counter++;
+    out.push(plain);
+  }
+
+  /** Feeds payload bytes (after the nonce); appends the plaintext of every chunk that authenticated. */
+  push(data: Uint8Array, out: Buffer[] = []): Buffer[] {
+    if (this.done) throw new Error('age: push after end');
+    let off = 0;
+    while (off < data.length) {
+      if (this.fill === CT_CHUNK) {
+        // More data follows, so this full chunk is not the last one.
+        this.openChunk(this.cur, out);
+        this.fill = 0;
+      }
+      const n = Math.min(CT_CHUNK - this.fill, data.length - off);
+      this.cur.set(data.subarray(off, off + n), this.fill);
+      this.fill += n;
+      off += n;
+    }
+    return out;
+  }
+
+  /** End of input: authenticates the final chunk or throws. */
+  end(out: Buffer[] = []): Buffer[] {
+    if (this.done) throw new Error('age: end called twice');
+    this.done = true;
+    const sealed = this.cur.subarray(0, this.fill);
+    if (sealed.length < TAG) {
+      throw new AgeError('truncated', this.counter === 0 && sealed.length === 0 ? 'the file has no payload' : 'the file ends inside an encrypted chunk');
+    }
+    const plain = aeadOpen(this.key, streamNonce(this.counter, true), sealed);
+    if (plain === null) {
+      if (aeadOpen(this.key, streamNonce(this.counter, false), sealed) !== null) {
+        throw new AgeError('truncated', `the file ends after chunk ${this.counter} without a final chunk`);
+      }
+      if (sealed.length === CT_CHUNK) throw new AgeError('tampered', `chunk ${this.counter} failed authentication`);
+      throw new AgeError(
+        'truncated',
+        `the last ${sealed.length} bytes do not authenticate: the file ends inside chunk ${this.counter} (or that last chunk is damaged)`,
+      );
+    }
+    if (plain.length === 0 && this.counter > 0) {
+      throw new AgeError('tampered', 'the final chunk is empty, which age v1 forbids for a non-empty payload');
+    }
+    this.counter++;
+    this.key.fill(0);
+    out.push(plain);
+    return out;
+  }
+}
+
+type KeyUnwrapper = (header: Header) => Buffer | Promise<Buffer>;
+
+/** Push-based decryptor for a whole file: header (unwrap + MAC), nonce, then the STREAM payload. */
+class AgeDecryptor {
+  private head: Buffer = Buffer.alloc(0);
+  private header: Header | null = null;
+  private fileKey: Buffer | null = null;
+  private payload: PayloadDecryptor | null = null;
+
+  constructor(private readonly unwrap: KeyUnwrapper) {}
+
+  async push(data: Uint8Array, out: Buffer[] = []): Promise<Buffer[]> {
+    if (this.payload !== null) return this.payload.push(data, out);
+    this.head = this.head.length === 0 ? Buffer.from(data) : Buffer.concat([this.head, data]);
+    if (this.header === null) {
+      const parsed = tryParseHeader(this.head);
+      if (parsed === null) {
+        if (this.head.length > MAX_HEADER_BYTES) throw malformed(`header larger than ${MAX_HEADER_BYTES} bytes`);
+        return out;
+      }
+      // Unwrap and authenticate the header before anything else, even if the rest is missing.
+      const fileKey = await this.unwrap(parsed.header);
+      verifyHeaderMac(parsed.header, fileKey);
+      this.header = parsed.header;
+      this.fileKey = fileKey;
+      this.head = this.head.subarray(parsed.length);
+    }
+    if (this.head.length < NONCE_LEN) return out;
+    this.payload = new PayloadDecryptor(hkdf(this.fileKey!, this.head.subarray(0, NONCE_LEN), 'payload'));
+    this.fileKey!.fill(0);
+    const rest = this.head.subarray(NONCE_LEN);
+    this.head = Buffer.alloc(0);
+    return this.payload.push(rest, out);
+  }
+
+  end(out: Buffer[] = []): Buffer[] {
+    if (this.payload !== null) return this.payload.end(out);
+    if (this.header !== null) throw new AgeError('truncated', 'the file ends before the payload nonce');
+    if (this.head.length === 0) throw new AgeError('truncated', 'the file is empty');
+    throw new AgeError('truncated', 'the file ends inside the age header');
+  }
+}
+
+/** Whole-buffer decryption once the file key is known (verifies the header MAC first). */
+function decryptWithFileKey(header: Header, fileKey: Buffer, payload: Buffer): Buffer {
+  verifyHeaderMac(header, fileKey);
+  if (payload.length < NONCE_LEN) throw new AgeError('truncated', 'the file ends before the payload nonce');
+  const dec = new PayloadDecryptor(hkdf(fileKey, payload.subarray(0, NONCE_LEN), 'payload'));
+  fileKey.fill(0);
+  const out = dec.push(payload.subarray(NONCE_LEN));
+  dec.end(out);
+  return Buffer.concat(out);
+}
+
+function parseWholeHeader(buf: Buffer): { header: Header; length: number } {
+  const parsed = tryParseHeader(buf);
+  if (parsed !== null) return parsed;
+  throw new AgeError('truncated', buf.length === 0 ? 'the file is empty' : 'the file ends inside the age header');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sources and sinks
+
+/**
+ * Where bytes come from: a file path, a buffer, or any async iterable of byte chunks (a Node
+ * `Readable` qualifies).
+ */
+export type ByteSource = string | Uint8Array | AsyncIterable<Uint8Array>;
+
+/** Where plaintext / ciphertext goes: a path (created or truncated, mode 0600), an open FileHandle or fd, or a callback. */
+export type ByteSink = string | FileHandle | number | ((chunk: Buffer) => void | Promise<void>);
+
+async function* readFileBlocks(path: string): AsyncGenerator<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    // Two buffers: the next read runs while the consumer works on the current block. A yielded
+    // block is only valid until the consumer asks for the next one (internal consumers copy).
+    const bufs = [Buffer.allocUnsafe(IO_BLOCK), Buffer.allocUnsafe(IO_BLOCK)];
+    let which = 0;
+    let pending = fh.read(bufs[0]!, 0, IO_BLOCK, null);
+    for (;;) {
+      const { bytesRead } = await pending;
+      if (bytesRead === 0) return;
+      const block = bufs[which]!.subarray(0, bytesRead);
+      which ^= 1;
+      pending = fh.read(bufs[which]!, 0, IO_BLOCK, null);
+      yield block;
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+async function* sourceBlocks(src: ByteSource): AsyncGenerator<Uint8Array> {
+  if (typeof src === 'string') {
+    yield* readFileBlocks(src);
+  } else if (src instanceof Uint8Array) {
+    for (let off = 0; off < src.length; off += IO_BLOCK) yield src.subarray(off, off + IO_BLOCK);
+  } else {
+    for await (const chunk of src) {
+      if (typeof chunk === 'string') throw new TypeError('age: source stream must yield bytes, not strings');
+      for (let off = 0; off < chunk.length; off += IO_BLOCK) yield chunk.length <= IO_BLOCK ? chunk : chunk.subarray(off, off + IO_BLOCK);
+    }
+  }
+}
+
+async function writeAllFd(fd: number | FileHandle, bufs: Buffer[]): Promise<void> {
+  let list = bufs.filter((b) => b.length > 0);
+  while (list.length > 0) {
+    const { bytesWritten } =
+      typeof fd === 'number'
+        ? await new Promise<{ bytesWritten: number }>((resolve, reject) =>
+            fs.writev(fd, list, (err, n) => (err ? reject(err) : resolve({ bytesWritten: n }))),
+          )
+        : await fd.writev(list);
+    // Drop what was written (short writes are legal).
+    let n = bytesWritten;
+    const next: Buffer[] = [];
+    for (const b of list) {
+      if (n >= b.length) {
+        n -= b.length;
+        continue;
+      }
+      next.push(n > 0 ? b.subarray(n) : b);
+      n = 0;
+    }
+    if (next.length > 0 && bytesWritten === 0) throw new Error('age: write made no progress');
+    list = next;
+  }
+}
+
+/** Writes batches with one write in flight, so the next block is read and processed during the write. */
+class PipelinedWriter {
+  private inflight: Promise<void> | null = null;
+  bytes = 0;
+  constructor(private readonly write: (bufs: Buffer[]) => Promise<void>) {}
+  async put(bufs: Buffer[]): Promise<void> {
+    if (bufs.length === 0) return;
+    if (this.inflight) await this.inflight;
+    for (const b of bufs) this.bytes += b.length;
+    this.inflight = this.write(bufs);
+  }
+  async flush(): Promise<void> {
+    if (this.inflight) {
+      const p = this.inflight;
+      this.inflight = null;
+      await p;
+    }
+  }
+  /** Waits for the write in flight without throwing (used on the error path). */
+  async settle(): Promise<void> {
+    await this.inflight?.catch(() => undefined);
+    this.inflight = null;
+  }
+}
+
+function sinkWriter(sink: FileHandle | number | ((chunk: Buffer) => void | Promise<void>)): (bufs: Buffer[]) => Promise<void> {
+  if (typeof sink === 'function') {
+    return async (bufs) => {
+      for (const b of bufs) if (b.length > 0) await sink(b);
+    };
+  }
+  return (bufs) => writeAllFd(sink, bufs);
+}
+
+function toList(x: string | readonly string[]): readonly string[] {
+  return typeof x === 'string' ? [x] : x;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public API: encryption
+
+export interface EncryptResult {
+  plaintextBytes: number;
+  ciphertextBytes: number;
+}
+
+/**
+ * Encrypts `source` to the recipient(s) as an async iterator of ciphertext blocks (header + nonce
+ * first, then about 1 MiB of sealed chunks at a time). Concatenated, the blocks are an age file.
+ * Memory stays constant whatever the source size.
+ */
+export async function* encryptStream(source: ByteSource, recipients: string | readonly string[]): AsyncGenerator<Buffer> {
+  const enc = new AgeEncryptor(toList(recipients));
+  yield enc.preamble;
+  let batch: Buffer[] = [];
+  let batchBytes = 0;
+  for await (const block of sourceBlocks(source)) {
+    const before = batch.length;
+    enc.push(block, batch);
+    for (let i = before; i < batch.length; i++) batchBytes += batch[i]!.length;
+    if (batchBytes >= IO_BLOCK) {
+      yield Buffer.concat(batch);
+      batch = [];
+      batchBytes = 0;
+    }
+  }
+  enc.finish(batch);
+  yield Buffer.concat(batch);
+}
+
+/**
+ * Encrypts `source` into an already-open file (FileHandle or fd), at its current position, or into
+ * a callback. Does not fsync or close: the caller owns the handle (write `dest.tmp`, fsync, close,
+ * rename).
+ */
+export async function encryptToSink(
+  source: ByteSource,
+  recipients: string | readonly string[],
+  sink: FileHandle | number | ((chunk: Buffer) => void | Promise<void>),
+): Promise<EncryptResult> {
+  const enc = new AgeEncryptor(toList(recipients));
+  const w = new PipelinedWriter(sinkWriter(sink));
+  try {
+    await w.put([enc.preamble]);
+    for await (const block of sourceBlocks(source)) await w.put(enc.push(block));
+    await w.put(enc.finish());
+    await w.flush();
+  } finally {
+    await w.settle();
+  }
+  return { plaintextBytes: enc.plaintextBytes, ciphertextBytes: w.bytes };
+}
+
+/**
+ * Encrypts `source` (a path, buffer or stream) to the recipient(s) into `destPath`, which is
+ * created or truncated (mode 0600) and fsynced before it is closed unless `fsync: false`. Meant
+ * for a temp name the caller then renames; on failure the partial `destPath` is removed.
+ */
+export async function encryptFileToRecipient(
+  source: ByteSource,
+  recipients: string | readonly string[],
+  destPath: string,
+  opts: { fsync?: boolean; mode?: number } = {},
+): Promise<EncryptResult> {
+  toList(recipients).forEach(parseRecipient); // fail before creating the file
+  const fh = await open(destPath, 'w', opts.mode ?? 0o600);
+  let ok = false;
+  try {
+    const res = await encryptToSink(source, recipients, fh);
+    if (opts.fsync !== false) await fh.sync();
+    ok = true;
+    return res;
+  } finally {
+    await fh.close().catch(() => undefined);
+    if (!ok) await fs.promises.rm(destPath, { force: true }).catch(() => undefined);
+  }
+}
+
+/** Encrypts a buffer in memory (Node's native ChaCha20-Poly1305). */
+export function encryptBufferToRecipient(plaintext: Uint8Array, recipients: string | readonly string[]): Buffer {
+  const enc = new AgeEncryptor(toList(recipients));
+  const out: Buffer[] = [enc.preamble];
+  enc.push(plaintext, out);
+  enc.finish(out);
+  return Buffer.concat(out);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public API: decryption
+
+export interface DecryptResult {
+  plaintextBytes: number;
+}
+
+function identityUnwrapper(identities: string | readonly string[]): (header: Header) => Buffer {
+  const ids = toList(identities).map(parseIdentity);
+  if (ids.length === 0) throw new AgeError('invalid-key', 'at least one identity is required');
+  return (header) => unwrapX25519(header, ids);
+}
+
+async function* decryptBlocks(source: ByteSource, unwrap: KeyUnwrapper): AsyncGenerator<Buffer[]> {
+  const dec = new AgeDecryptor(unwrap);
+  for await (const block of sourceBlocks(source)) {
+    const out = await dec.push(block);
+    if (out.length > 0) yield out;
+  }
+  yield dec.end();
+}
+
+/**
+ * Decrypts `source` as an async iterator of plaintext chunks. Each yielded chunk has been
+ * authenticated, but the file as a whole is only verified (final chunk present, nothing appended)
+ * when the iterator finishes without throwing. Treat everything received as provisional until
+ * then; on an AgeError, discard it.
+ */
+export async function* decryptStream(source: ByteSource, identities: string | readonly string[]): AsyncGenerator<Buffer> {
+  for await (const out of decryptBlocks(source, identityUnwrapper(identities))) yield* out;
+}
+
+async function decryptInto(source: ByteSource, unwrap: KeyUnwrapper, sink: ByteSink): Promise<DecryptResult> {
+  if (typeof sink === 'string') {
+    const fh = await open(sink, 'w', 0o600);
+    let ok = false;
+    try {
+      const res = await decryptInto(source, unwrap, fh);
+      ok = true;
+      return res;
+    } finally {
+      await fh.close().catch(() => undefined);
+      // Never leave unauthenticated or incomplete plaintext behind under the caller's name.
+      if (!ok) await fs.promises.rm(sink, { force: true }).catch(() => undefined);
+    }
+  }
+  const w = new PipelinedWriter(sinkWriter(sink));
+  let bytes = 0;
+  try {
+    for await (const out of decryptBlocks(source, unwrap)) {
+      for (const b of out) bytes += b.length;
+      await w.put(out);
+    }
+    await w.flush();
+  } finally {
+    await w.settle();
+  }
+  return { plaintextBytes: bytes };
+}
+
+/**
+ * Decrypts `source` (a path, buffer or stream) with the identity/identities, streaming, into `dest`:
+ * - a path: created/truncated with mode 0600 (not fsynced); removed again if decryption fails;
+ * - an open FileHandle / fd, or a callback: written as chunks authenticate. On rejection what was
+ *   written is NOT a valid plaintext; write to a temp file and rename only when this resolves.
+ * Rejects with AgeError (`not-age`, `truncated`, `tampered`, `no-matching-identity`, `invalid-key`)
+ * or an I/O error.
+ */
+export async function decryptFile(source: ByteSource, identities: string | readonly string[], dest: ByteSink): Promise<DecryptResult> {
+  return decryptInto(source, identityUnwrapper(identities), dest);
+}
+
+/** Decrypts a whole age file held in memory; throws AgeError. */
+export function decryptBuffer(ciphertext: Uint8Array, identities: string | readonly string[]): Buffer {
+  const unwrap = identityUnwrapper(identities);
+  const buf = asBuffer(ciphertext);
+  const { header, length } = parseWholeHeader(buf);
+  return decryptWithFileKey(header, unwrap(header), buf.subarray(length));
+}
+
+function asBuffer(u: Uint8Array): Buffer {
+  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Passphrase protection (for the repository key): age's scrypt recipient via age-encryption
+
+/**
+ * Encrypts a (small) buffer with a passphrase as an age file with a single scrypt stanza, readable
+ * by `age -d`. Costs one scrypt of work factor 2^logN (default {@link SCRYPT_LOG_N}).
+ */
+export async function encryptWithPassphrase(plaintext: Uint8Array, passphrase: string, opts: { logN?: number } = {}): Promise<Buffer> {
+  if (typeof passphrase !== 'string' || passphrase.length === 0) throw new AgeError('invalid-key', 'the passphrase is empty');
+  const logN = opts.logN ?? SCRYPT_LOG_N;
+  if (!Number.isInteger(logN) || logN < 1 || logN > MAX_SCRYPT_LOG_N) throw new AgeError('invalid-key', `scrypt work factor out of range: ${logN}`);
+  const e = new Encrypter();
+  e.setPassphrase(passphrase);
+  e.setScryptWorkFactor(logN);
+  return Buffer.from(await e.encrypt(plaintext));
+}
+
+/** Reads the scrypt work factor of a passphrase-protected file (throws AgeError if it is not one). */
+export function passphraseWorkFactor(ciphertext: Uint8Array): number {
+  return scryptStanza(asBuffer(ciphertext)).logN;
+}
+
+function scryptStanza(buf: Buffer): { header: Header; length: number; logN: number } {
+  const parsed = parseWholeHeader(buf);
+  const { stanzas } = parsed.header;
+  const st = stanzas.find((s) => s.args[0] === 'scrypt');
+  if (st === undefined) throw new AgeError('no-matching-identity', 'the file is not passphrase-protected (no scrypt stanza)');
+  if (stanzas.length !== 1) throw malformed('an scrypt stanza must be the only stanza');
+  if (st.args.length !== 3) throw malformed('scrypt stanza must have two arguments');
+  const salt = b64decode(st.args[1]!);
+  if (salt === null || salt.length !== 16) throw malformed('scrypt salt is not 16 bytes');
+  if (!/^[1-9][0-9]?$/.test(st.args[2]!)) throw malformed('bad scrypt work factor');
+  const logN = Number(st.args[2]);
+  if (logN > MAX_SCRYPT_LOG_N) throw malformed(`scrypt work factor 2^${logN} exceeds the accepted maximum 2^${MAX_SCRYPT_LOG_N}`);
+  if (st.body.length !== 32) throw malformed('scrypt stanza body is not 32 bytes');
+  return { ...parsed, logN };
+}
+
+/** Decrypts a passphrase-protected age file (one scrypt, ~1 s at logN 18). Wrong passphrase → AgeError('wrong-passphrase'). */
+export async function decryptWithPassphrase(ciphertext: Uint8Array, passphrase: string): Promise<Buffer> {
+  const buf = asBuffer(ciphertext);
+  const { header, length } = scryptStanza(buf);
+  const d = new Decrypter();
+  d.addPassphrase(passphrase);
+  let fileKey: Buffer;
+  try {
+    // age-encryption unwraps the scrypt stanza and checks the header MAC.
+    fileKey = Buffer.from(await d.decryptHeader(header.bytes));
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    if (/no identity matched/i.test(msg)) throw new AgeError('wrong-passphrase', 'the passphrase does not open this file', { cause: err });
+    if (/HMAC/i.test(msg)) throw new AgeError('tampered', 'header MAC mismatch: the header was altered', { cause: err });
+    throw new AgeError('tampered', `the scrypt header was rejected: ${msg}`, { cause: err });
+  }
+  return decryptWithFileKey(header, fileKey, buf.subarray(length));
+}

@@ -1,0 +1,200 @@
+// Backing up a data root while the app runs: a consistent copy of the catalog (VACUUM INTO, a
+// read transaction), then the immutable files that copy references — documents, segments,
+// approximate indexes — and the model files. A file whose content is already in the repository
+// is not stored again, so an unchanged data root adds only a new manifest.
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { BackupResult, BackupVerifyResult } from '../../api/contract.js';
+import type { Db } from '../store/catalog.js';
+import type { DataRootLayout } from '../store/dataRoot.js';
+import type { JobContext } from '../jobs/jobs.js';
+import { throwIfCancelled } from '../jobs/jobs.js';
+import type { ModelEntry } from '../models/registry.js';
+import { appVersion } from '../util/appRoot.js';
+import { BlobDamagedError, type FileClass, type ManifestFile, type Repository, type SnapshotManifest, driveError, sha256OfFile } from './repo.js';
+
+interface Candidate {
+  path: string;
+  abs: string;
+  sha256: string;
+  size: number;
+  class: FileClass;
+}
+
+/** Rows that change with every backup or check; left out of the copy so an unchanged root dedups. */
+const VOLATILE_SQL = `
+  DELETE FROM job;
+  DELETE FROM verify_run;
+  DELETE FROM ingest_item WHERE state != 'pending';
+  DELETE FROM meta WHERE key LIKE 'last_backup%' OR key LIKE 'backup_%';
+  DELETE FROM sqlite_sequence WHERE name IN ('verify_run');
+`;
+
+export async function backupDataRoot(db: Db, layout: DataRootLayout, models: ModelEntry[], repo: Repository, ctx?: JobContext): Promise<BackupResult> {
+  const started = Date.now();
+  const tmpDir = fs.mkdtempSync(path.join(layout.root, '.backup-tmp-'));
+  try {
+    // 1. The catalog, consistent at one instant, without the volatile rows.
+    const copy1 = path.join(tmpDir, 'a.sqlite');
+    const copy2 = path.join(tmpDir, 'catalog.sqlite');
+    db.prepare('VACUUM INTO ?').run(copy1);
+    const c = new Database(copy1);
+    c.exec(VOLATILE_SQL);
+    c.prepare('VACUUM INTO ?').run(copy2);
+    c.close();
+    fs.rmSync(copy1);
+    // 2. What the copy references.
+    const snap = new Database(copy2, { readonly: true });
+    const files: Candidate[] = [{ path: 'catalog.sqlite', abs: copy2, sha256: await sha256OfFile(copy2), size: fs.statSync(copy2).size, class: 'catalog' }];
+    const blobsRel = path.relative(layout.root, layout.blobs).split(path.sep).join('/');
+    for (const r of snap.prepare('SELECT DISTINCT blob_sha256 AS h, size FROM document').all() as { h: string; size: number }[]) {
+      const rel = `${blobsRel}/${r.h.slice(0, 2)}/${r.h}`;
+      files.push({ path: rel, abs: path.join(layout.root, rel), sha256: r.h, size: r.size, class: 'documents' });
+    }
+    for (const r of snap.prepare('SELECT file, sha256, bytes, ann_file, ann_sha256 FROM segment').all() as { file: string; sha256: string; bytes: number; ann_file: string | null; ann_sha256: string | null }[]) {
+      files.push({ path: r.file, abs: path.join(layout.root, r.file), sha256: r.sha256, size: r.bytes, class: 'indexes' });
+      if (r.ann_file && r.ann_sha256) files.push({ path: r.ann_file, abs: path.join(layout.root, r.ann_file), sha256: r.ann_sha256, size: safeSize(path.join(layout.root, r.ann_file)), class: 'indexes' });
+    }
+    const kbs = snap
+      .prepare(
+        `SELECT k.name, k.embedder_id AS embedder, (SELECT count(*) FROM document d WHERE d.kb_id = k.id) AS documents,
+                (SELECT count(*) FROM chunk c WHERE c.kb_id = k.id) AS chunks FROM kb k WHERE k.deleted_at IS NULL ORDER BY k.name`,
+      )
+      .all() as SnapshotManifest['knowledgeBases'];
+    snap.close();
+    for (const m of models) {
+      if (m.sha256 && !m.error) files.push({ path: `models/${m.name}`, abs: path.join(layout.models, m.name), sha256: m.sha256, size: m.bytes, class: 'models' });
+    }
+    // 3. Data first: every file not yet in the repository.
+    const bytesTotal = files.reduce((s, f) => s + f.size, 0);
+    let bytesDone = 0;
+    let bytesWritten = 0;
+    let newFiles = 0;
+    const manifestFiles: ManifestFile[] = [];
+    ctx?.progress({ done: 0, total: files.length, bytesDone: 0, bytesTotal, message: 'backing up' });
+    for (const [i, f] of files.entries()) {
+      throwIfCancelled(ctx?.signal);
+      const blob = repo.blobName(f.sha256);
+      if (!repo.hasBlob(blob)) {
+        if (!fs.existsSync(f.abs)) throw new Error(`${f.path} is referenced by the catalog but missing from the data root; run lifeline repair (or verify) first`);
+        bytesWritten += await repo.putFile(f.abs, blob);
+        newFiles++;
+      }
+      manifestFiles.push({ path: f.path, sha256: f.sha256, size: f.size, blob, class: f.class });
+      bytesDone += f.size;
+      ctx?.progress({ done: i + 1, total: files.length, bytesDone, bytesTotal, message: f.path });
+    }
+    // 4. The manifest last, by atomic rename.
+    const manifest: SnapshotManifest = {
+      format: 'lifeline-snapshot',
+      version: 1,
+      id: randomBytes(4).toString('hex'),
+      time: new Date().toISOString(),
+      host: os.hostname(),
+      lifelineVersion: appVersion(),
+      knowledgeBases: kbs,
+      files: manifestFiles,
+      sha256sums: manifestFiles.map((f) => `${f.sha256}  ${f.path}`).join('\n') + '\n',
+    };
+    const snapshot = await repo.writeSnapshot(manifest);
+    return { repo: repo.dir, snapshot: snapshot.replace(/\.age$/, ''), files: files.length, newFiles, bytesTotal, bytesWritten, durationMs: Date.now() - started, pruned: [] };
+  } catch (err) {
+    throw driveError(err, repo.dir);
+  } finally {
+    fs.rmSync(tmpDir, { recursive: true, force: true });
+  }
+}
+
+/** Decrypts and re-hashes every blob of every snapshot (or a rotating sample), naming damage by snapshot and file. */
+export async function verifyRepository(repo: Repository, options: { sample?: number; ctx?: JobContext } = {}): Promise<BackupVerifyResult> {
+  const snapshots = repo.snapshotFiles();
+  const uses = new Map<string, { snapshot: string; file: string; sha256: string; size: number }[]>();
+  const damaged: BackupVerifyResult['damaged'] = [];
+  for (const s of snapshots) {
+    let m: SnapshotManifest;
+    try {
+      m = repo.readSnapshot(s);
+    } catch (err) {
+      damaged.push({ snapshot: s.replace(/\.age$/, ''), file: '(manifest)', blob: '', reason: (err as Error).message });
+      continue;
+    }
+    for (const f of m.files) uses.set(f.blob, [...(uses.get(f.blob) ?? []), { snapshot: s.replace(/\.age$/, ''), file: f.path, sha256: f.sha256, size: f.size }]);
+  }
+  let blobs = [...uses.keys()].sort();
+  if (options.sample && options.sample < blobs.length) {
+    // A rotating sample: a different window each day, so every blob is read within days.
+    const start = (Math.floor(Date.now() / 86_400_000) * options.sample) % blobs.length;
+    blobs = [...blobs.slice(start), ...blobs.slice(0, start)].slice(0, options.sample);
+  }
+  const bytesTotal = blobs.reduce((s, b) => s + uses.get(b)![0]!.size, 0);
+  let bytesChecked = 0;
+  for (const [i, blob] of blobs.entries()) {
+    throwIfCancelled(options.ctx?.signal);
+    const u = uses.get(blob)!;
+    try {
+      if (!repo.hasBlob(blob)) throw new BlobDamagedError(blob, 'is missing from the repository');
+      await repo.checkBlob(blob, u[0]!.sha256);
+    } catch (err) {
+      if (!(err instanceof BlobDamagedError)) throw driveError(err, repo.dir);
+      for (const x of u) damaged.push({ snapshot: x.snapshot, file: x.file, blob, reason: err.message });
+    }
+    bytesChecked += u[0]!.size;
+    options.ctx?.progress({ done: i + 1, total: blobs.length, bytesDone: bytesChecked, bytesTotal });
+  }
+  return { ok: damaged.length === 0, snapshots: snapshots.length, blobsChecked: blobs.length, bytesChecked, damaged };
+}
+
+/**
+ * Retention (the reference site's policy): snapshots — which hold the knowledge indexes — are
+ * kept as the newest of each of the last `keepDaily` days (and all of the last 24 hours); original documents are kept
+ * forever (their blobs are never removed); model files are stored once (deduplicated). Blobs
+ * that no kept snapshot references and that are not documents are removed.
+ */
+export function pruneRepository(repo: Repository, keepDaily: number, now = new Date()): { removedSnapshots: string[]; removedBlobs: number } {
+  const files = repo.snapshotFiles();
+  const manifests = files.map((f) => ({ file: f, m: repo.readSnapshot(f) }));
+  const byDay = new Map<string, { file: string; time: string }>();
+  for (const { file, m } of manifests) {
+    const day = m.time.slice(0, 10);
+    const prev = byDay.get(day);
+    if (!prev || prev.time < m.time) byDay.set(day, { file, time: m.time });
+  }
+  const cutoff = new Date(now.getTime() - keepDaily * 86_400_000).toISOString().slice(0, 10);
+  const keepDays = [...byDay.keys()].sort().reverse().filter((d) => d > cutoff).slice(0, keepDaily);
+  const keep = new Set(keepDays.map((d) => byDay.get(d)!.file));
+  // Everything from the last 24 hours stays too: a manual backup before a risky change and the
+  // nightly one are both kept until the day has passed.
+  const recent = new Date(now.getTime() - 86_400_000).toISOString();
+  for (const { file, m } of manifests) if (m.time > recent) keep.add(file);
+  if (keep.size === 0 && files.length) keep.add(files[files.length - 1]!); // never prune the last snapshot
+  const removedSnapshots = files.filter((f) => !keep.has(f));
+  const live = new Set<string>();
+  const documents = new Set<string>();
+  for (const { file, m } of manifests) {
+    for (const f of m.files) {
+      if (f.class === 'documents') documents.add(f.blob);
+      if (keep.has(file)) live.add(f.blob);
+    }
+  }
+  // Manifests first, then blobs: a crash in between leaves only unreferenced blobs.
+  for (const f of removedSnapshots) repo.removeSnapshot(f);
+  let removedBlobs = 0;
+  for (const b of repo.allBlobs()) {
+    if (!live.has(b) && !documents.has(b)) {
+      repo.removeBlob(b);
+      removedBlobs++;
+    }
+  }
+  return { removedSnapshots: removedSnapshots.map((f) => f.replace(/\.age$/, '')), removedBlobs };
+}
+
+function safeSize(p: string): number {
+  try {
+    return fs.statSync(p).size;
+  } catch {
+    return 0;
+  }
+}

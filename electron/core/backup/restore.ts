@@ -1,0 +1,153 @@
+// Restore: into a staging folder inside the data root (so the final renames stay on one
+// filesystem), verified there, and only then swapped in. The previous contents are kept in
+// .previous-<time>/ for `lifeline restore --rollback`. A swap journal makes the swap itself
+// crash-safe: a start-up that finds the journal finishes the swap it describes.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { RestoreResult, VerifyResult } from '../../api/contract.js';
+import { UserError } from '../../api/handlers.js';
+import { ensureDir, fsyncDir, writeFileAtomic } from '../store/atomic.js';
+import type { JobContext } from '../jobs/jobs.js';
+import { throwIfCancelled } from '../jobs/jobs.js';
+import { type Repository, driveError } from './repo.js';
+
+const JOURNAL = '.restore-swap.json';
+/** Top-level entries of a data root that a restore replaces (the catalog's WAL files go with it). */
+const SWAPPED = ['catalog.sqlite', 'catalog.sqlite-wal', 'catalog.sqlite-shm', 'blobs', 'segments', 'models', 'SHA256SUMS'];
+
+interface SwapJournal {
+  staging: string;
+  /** Where live entries go; '' when the target held nothing to keep. */
+  previous: string;
+  entries: string[];
+  /** The entries present in staging when the swap began. */
+  staged: string[];
+}
+
+export interface KbCount {
+  name: string;
+  documents: number;
+  chunks: number;
+}
+
+export interface RestoreHooks {
+  /** Live knowledge bases before the restore (for the before/after summary). */
+  before: KbCount[];
+  /** Verifies the staged data root (deep); the swap happens only when it has no error. */
+  verifyStaged(dir: string): Promise<{ report: VerifyResult; kbs: KbCount[] }>;
+  /** Called right before the swap: the live app must close its catalog. */
+  releaseLive(): Promise<void>;
+}
+
+export async function restoreSnapshot(root: string, repo: Repository, snapshotId: string | undefined, hooks: RestoreHooks, ctx?: JobContext): Promise<RestoreResult> {
+  const started = Date.now();
+  const { file, manifest } = repo.findSnapshot(snapshotId);
+  const staging = path.join(root, `.restore-staging-${manifest.id}`);
+  fs.rmSync(staging, { recursive: true, force: true });
+  ensureDir(staging);
+  let swapped = false;
+  try {
+    // 1. Every file decrypted into staging, each checked against its sha256 on the way.
+    const bytesTotal = manifest.files.reduce((s, f) => s + f.size, 0);
+    let bytesDone = 0;
+    ctx?.progress({ done: 0, total: manifest.files.length, bytesDone, bytesTotal, message: 'restoring into staging' });
+    for (const [i, f] of manifest.files.entries()) {
+      throwIfCancelled(ctx?.signal);
+      if (f.path.split('/').includes('..') || path.isAbsolute(f.path)) throw new UserError('snapshot-damaged', `snapshot ${file} names an unsafe path: ${f.path}`);
+      try {
+        await repo.getFile(f.blob, f.sha256, path.join(staging, f.path));
+      } catch (err) {
+        if (err instanceof UserError) throw err;
+        const e = driveError(err, repo.dir);
+        if (e instanceof UserError) throw e;
+        throw new UserError('blob-damaged', `${f.path} (snapshot ${manifest.id}): ${(err as Error).message}; nothing was changed`);
+      }
+      bytesDone += f.size;
+      ctx?.progress({ done: i + 1, total: manifest.files.length, bytesDone, bytesTotal, message: f.path });
+    }
+    // 2. Verified where it stands, before anything live is touched.
+    const { report, kbs } = await hooks.verifyStaged(staging);
+    if (!report.ok) {
+      const errs = report.problems.filter((p) => p.severity === 'error');
+      throw new UserError('restore-verify-failed', `the restored copy did not verify (${errs.map((p) => `${p.code} ${p.path}`).join('; ')}); nothing was changed`);
+    }
+    // 3. The swap, journaled.
+    await hooks.releaseLive();
+    const present = SWAPPED.filter((e) => fs.existsSync(path.join(root, e)));
+    const previous = present.length ? path.join(root, `.previous-${new Date().toISOString().replace(/[:.]/g, '-')}`) : null;
+    swapped = true;
+    runSwap(root, { staging, previous: previous ?? '', entries: SWAPPED });
+    return {
+      repo: repo.dir,
+      snapshot: file.replace(/\.age$/, ''),
+      before: hooks.before,
+      after: kbs,
+      staged: { files: manifest.files.length, bytes: bytesTotal, verify: report },
+      previous,
+      durationMs: Date.now() - started,
+    };
+  } finally {
+    if (!swapped || !fs.existsSync(path.join(root, JOURNAL))) fs.rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/** Moves live entries to `previous` and staged ones into the root; resumable from its journal. */
+function runSwap(root: string, j: Omit<SwapJournal, 'staged'>): void {
+  const staged = j.entries.filter((e) => fs.existsSync(path.join(j.staging, e)));
+  writeFileAtomic(path.join(root, JOURNAL), JSON.stringify({ ...j, staged }));
+  finishSwap(root);
+}
+
+/**
+ * Completes a swap whose journal is present (also at start-up after a crash mid-swap). Every
+ * step is a rename done only while its source still exists, so running it again is safe.
+ */
+export function finishSwap(root: string): boolean {
+  const jp = path.join(root, JOURNAL);
+  if (!fs.existsSync(jp)) return false;
+  const j = JSON.parse(fs.readFileSync(jp, 'utf8')) as SwapJournal;
+  const away = (e: string) => {
+    const live = path.join(root, e);
+    if (!fs.existsSync(live) || !j.previous || fs.existsSync(path.join(j.previous, e))) return;
+    ensureDir(j.previous);
+    fs.renameSync(live, path.join(j.previous, e));
+  };
+  for (const e of j.entries) {
+    const staged = path.join(j.staging, e);
+    if (j.staged.includes(e)) {
+      if (!fs.existsSync(staged)) continue; // done before a crash
+      away(e);
+      fs.rmSync(path.join(root, e), { recursive: true, force: true }); // only when there is no previous to keep it
+      fs.renameSync(staged, path.join(root, e));
+    } else if (e !== 'models') {
+      away(e); // e.g. the old catalog's WAL: it must never meet the restored catalog
+    }
+  }
+  fsyncDir(root);
+  if (j.previous && fs.existsSync(j.previous)) fsyncDir(j.previous);
+  fs.rmSync(j.staging, { recursive: true, force: true });
+  fs.rmSync(jp, { force: true });
+  fsyncDir(root);
+  return true;
+}
+
+/** The newest kept previous data root, for rollback. */
+export function latestPrevious(root: string): string | null {
+  const names = fs.existsSync(root) ? fs.readdirSync(root).filter((n) => n.startsWith('.previous-')).sort() : [];
+  return names.length ? path.join(root, names[names.length - 1]!) : null;
+}
+
+/** Swaps the newest `.previous-*` back in; what it replaces becomes the new `.previous-*`. */
+export function rollback(root: string): string {
+  const prev = latestPrevious(root);
+  if (!prev) throw new UserError('nothing-to-roll-back', `no previous data root is kept in ${root}`);
+  const staging = path.join(root, `.restore-staging-rollback`);
+  fs.rmSync(staging, { recursive: true, force: true });
+  fs.renameSync(prev, staging);
+  runSwap(root, { staging, previous: path.join(root, `.previous-${new Date().toISOString().replace(/[:.]/g, '-')}`), entries: SWAPPED });
+  return prev;
+}
+
+export function stagingLeftovers(root: string): string[] {
+  return fs.existsSync(root) ? fs.readdirSync(root).filter((n) => n.startsWith('.restore-staging-') || n.startsWith('.backup-tmp-')) : [];
+}
