@@ -2,7 +2,7 @@
 // Exit status: 0 ok, 1 problems found, 2 usage or operational error (message on stderr).
 import fs from 'node:fs';
 import { UserError } from './api/handlers.js';
-import { type LifelineApp, openLifeline } from './core/app.js';
+import { type LifelineApp, mediaRoots, openLifeline } from './core/app.js';
 import { KnowledgeService } from './core/kb/knowledge.js';
 import { CatalogDamagedError } from './core/store/catalog.js';
 import { inspectChatchat } from './core/chatchat/index.js';
@@ -265,7 +265,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       case 'backups': {
         const [sub = 'list'] = rest;
         if (sub === 'targets') {
-          const targets = await listBackupTargets();
+          const targets = await listBackupTargets({ roots: mediaRoots() });
           out.print(targets.map((t) => `${t.kind}\t${t.path}\t${t.label ?? ''}\t${t.mounted ? 'mounted' : 'NOT MOUNTED'}\tfree ${t.freeBytes === null ? '?' : fmtBytes(t.freeBytes)}\t${t.repositories.length} repositories${t.note ? `\t${t.note}` : ''}`).join('\n') || '(no drives or backup folders found under /media, /run/media, /mnt)', targets);
           return EXIT_OK;
         }

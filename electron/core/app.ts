@@ -17,7 +17,7 @@ import { importChatchat, inspectChatchat } from './chatchat/index.js';
 import { Repository } from './backup/repo.js';
 import { backupDataRoot, pruneRepository, verifyRepository } from './backup/backup.js';
 import { finishSwap, restoreSnapshot, rollback } from './backup/restore.js';
-import { listBackupTargets, mountDrive } from './backup/drives.js';
+import { DEFAULT_SCAN_ROOTS, listBackupTargets, mountDrive, watchBackupTargets } from './backup/drives.js';
 import type { BackupPolicy, BackupResult, BackupStatus, RestoreResult, SnapshotSummary, VerifyResult } from '../api/contract.js';
 import { type Db, getMeta, openCatalog, setMeta } from './store/catalog.js';
 import { type DataRootLayout, prepareDataRoot, resolveDataRoot, temporaryLocationWarning } from './store/dataRoot.js';
@@ -340,9 +340,12 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
     const passphrase = fs.readFileSync(policy.passphraseFile, 'utf8').replace(/\r?\n$/, '');
     for (const target of policy.targets) await runBackup(target, passphrase).catch(() => undefined); // recorded as the last attempt
   }
+  let driveWatch: { stop(): void } | null = null;
   if (lock && (options.shell === 'server' || options.shell === 'electron')) {
     scheduler = setInterval(() => void scheduledBackups().catch(() => undefined), 60_000);
     scheduler.unref();
+    // Drives plugged in or pulled out show up in the console within seconds.
+    driveWatch = watchBackupTargets((targets) => emit({ type: 'backup.targets', targets }), { roots: mediaRoots(), extraFolders: backupPolicy().targets, intervalMs: 2000 });
   }
 
   async function runRestore(repoDir: string, passphrase: string, snapshot?: string, kb?: string): Promise<RestoreResult> {
@@ -461,7 +464,7 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
       await whenReadyOrThrow();
       return importChatchatInto(String(r.dir ?? ''), String(r.kb ?? ''), r.sourceKb);
     },
-    'backup.targets': async () => listBackupTargets({ extraFolders: backupPolicy().targets }),
+    'backup.targets': async () => listBackupTargets({ roots: mediaRoots(), extraFolders: backupPolicy().targets }),
     'backup.mount': async (r) => mountDrive(String(r.device ?? '')),
     'backup.init': async (r) => {
       const repo = await Repository.init(String(r.repo ?? ''), String(r.passphrase ?? ''));
@@ -520,12 +523,19 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
       await started.catch(() => undefined);
       for (const c of streams.values()) c.abort();
       if (scheduler) clearInterval(scheduler);
+      driveWatch?.stop();
       await models.dispose();
       listeners.clear();
       db.close();
       lock?.release();
     },
   };
+}
+
+/** Where drives are looked for: /media, /run/media, /mnt, or LIFELINE_MEDIA_ROOTS (colon-separated). */
+export function mediaRoots(): string[] {
+  const env = process.env.LIFELINE_MEDIA_ROOTS;
+  return env ? env.split(':').filter(Boolean) : [...DEFAULT_SCAN_ROOTS];
 }
 
 export const DEFAULT_POLICY: BackupPolicy = { dailyAt: '02:30', targets: [], keepDailySnapshots: 7, maxAgeHours: 26 };
