@@ -17,6 +17,7 @@ import { importChatchat, inspectChatchat } from './chatchat/index.js';
 import { Repository } from './backup/repo.js';
 import { backupDataRoot, pruneRepository, verifyRepository } from './backup/backup.js';
 import { finishSwap, restoreSnapshot, rollback } from './backup/restore.js';
+import { mergeKnowledgeBase } from './backup/restoreKb.js';
 import { DEFAULT_SCAN_ROOTS, listBackupTargets, mountDrive, watchBackupTargets } from './backup/drives.js';
 import type { BackupPolicy, BackupResult, BackupStatus, RestoreResult, SnapshotSummary, VerifyResult } from '../api/contract.js';
 import { type Db, getMeta, openCatalog, setMeta } from './store/catalog.js';
@@ -350,7 +351,6 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
 
   async function runRestore(repoDir: string, passphrase: string, snapshot?: string, kb?: string): Promise<RestoreResult> {
     writable();
-    if (kb) throw new UserError('not-supported', 'restoring a single knowledge base is not available yet: restore the whole snapshot (the previous data root is kept for rollback)');
     const repo = await Repository.open(repoDir, passphrase);
     const kbCounts = () => knowledge.listKbs().map((k) => ({ name: k.name, documents: k.documents, chunks: k.chunks }));
     let released = false;
@@ -364,6 +364,20 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
             released = true;
             await releaseLive();
           },
+          onlyKb: kb
+            ? {
+                name: kb,
+                merge: async (staging) => {
+                  mergeKnowledgeBase(db, layout, staging, kb);
+                  knowledge = new KnowledgeService(db, layout);
+                  knowledge.onFilesChanged = () => writeSums(db, layout);
+                  await loadRecordedEmbedders();
+                  await knowledge.warmUp();
+                  writeSums(db, layout);
+                  return kbCounts();
+                },
+              }
+            : undefined,
         }, ctx),
       );
     } finally {

@@ -1,13 +1,17 @@
 // Real "USB drives" for tests: an ext4 (or LUKS) filesystem in a small image file under
 // os.tmpdir(), attached to a loop device with `losetup --find --show` and mounted. Needs root,
 // losetup, mkfs.ext4 and a kernel that lets this process mount; canUseLoopDevices() says whether
-// it can, and why not. Every drive is remembered until detached: call detachAllLoopDrives() in
-// afterEach/afterAll, and a process 'exit' hook detaches whatever is left as a last resort.
+// it can, and why not. Cleanup, even when a test fails: a drive made inside a test (or its
+// beforeEach) is detached when that test finishes (vitest's onTestFinished) unless made with
+// keep: true; every drive is remembered until detached, so detachAllLoopDrives() in afterEach/
+// afterAll catches the rest (drives made in beforeAll); and as a last resort the worker's 'exit'
+// and SIGTERM/SIGINT/SIGHUP (vitest ends its workers with SIGTERM) detach whatever is left.
 import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { onTestFinished } from 'vitest';
 
 /** Every image this helper makes lives in a folder whose name starts with this. */
 export const LOOP_TEMP_PREFIX = 'lifeline-loop-';
@@ -37,6 +41,8 @@ export interface LoopDriveOptions {
   mountAt?: string;
   /** false: attach only, do not mount (the drive shows up as an unmounted device). Default true. */
   mount?: boolean;
+  /** Outlive the test that made it (detach it yourself, or with detachAllLoopDrives()). */
+  keep?: boolean;
   /** 'ext4' (default); 'luks': a LUKS header (see luksSupport()), never mounted; 'minix' (mkfs.minix,
    *  from util-linux): a real filesystem most kernels cannot mount, never mounted; 'none': blank. */
   format?: 'ext4' | 'luks' | 'minix' | 'none';
@@ -132,9 +138,10 @@ export function canUseLoopDevices(): { ok: boolean; reason: string } {
   return probed;
 }
 
-/** How a LUKS header can be made here: with cryptsetup, or by hand (LUKS1 on-disk format). */
+/** How a LUKS header can be made here: with cryptsetup, or by hand (LUKS1 on-disk format).
+ *  LIFELINE_TEST_LUKS=handmade forces the hand-written header even where cryptsetup exists. */
 export function luksSupport(): { method: 'cryptsetup' | 'handmade'; reason: string } {
-  return which('cryptsetup')
+  return which('cryptsetup') && process.env.LIFELINE_TEST_LUKS !== 'handmade'
     ? { method: 'cryptsetup', reason: 'cryptsetup luksFormat' }
     : { method: 'handmade', reason: 'cryptsetup is not installed: a LUKS1 header written by hand per the LUKS1 on-disk format (no usable key slot)' };
 }
@@ -178,6 +185,13 @@ export function createLoopDrive(options: LoopDriveOptions): LoopDrive {
   if (!exitHook) {
     exitHook = true;
     process.on('exit', () => detachAllLoopDrives());
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+      process.once(sig, () => {
+        detachAllLoopDrives();
+        // Nobody else handles it: die of it as we would have without this hook.
+        if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+      });
+    }
   }
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${LOOP_TEMP_PREFIX}${process.pid}-`));
@@ -263,6 +277,13 @@ export function createLoopDrive(options: LoopDriveOptions): LoopDrive {
     },
   };
   live.add(drive);
+  if (!options.keep) {
+    try {
+      onTestFinished(() => drive.detach());
+    } catch {
+      /* not inside a test (beforeAll, module level): afterAll / exit hooks clean it up */
+    }
+  }
 
   try {
     const fd = fs.openSync(image, 'w');
@@ -273,7 +294,7 @@ export function createLoopDrive(options: LoopDriveOptions): LoopDrive {
     } else if (format === 'minix') {
       must(tool('mkfs.minix'), [image]);
     } else if (format === 'luks') {
-      const cryptsetup = which('cryptsetup');
+      const cryptsetup = luksSupport().method === 'cryptsetup' ? which('cryptsetup') : null;
       if (cryptsetup) {
         // A throwaway passphrase; pbkdf2 with few iterations keeps it fast. luksFormat works on the
         // image file without device-mapper (dm is only needed to open the volume).

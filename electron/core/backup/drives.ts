@@ -345,12 +345,14 @@ function kernelName(dev: DeviceInfo): string {
   return path.basename(realpathOr(dev.path));
 }
 
-function deviceMapperAvailable(): boolean {
-  if (fs.existsSync('/dev/mapper/control')) return true;
+/** Whether the kernel has device-mapper (needed to open LUKS). /proc/misc is the truth:
+ *  /dev/mapper/control can exist without it (libdevmapper creates the node on first use, as
+ *  cryptsetup does even where the kernel has no dm driver). */
+export function deviceMapperAvailable(): boolean {
   try {
-    return /\bdevice-mapper\b/.test(fs.readFileSync('/proc/misc', 'utf8'));
+    return /^\s*\d+\s+device-mapper\s*$/m.test(fs.readFileSync('/proc/misc', 'utf8'));
   } catch {
-    return false;
+    return fs.existsSync('/dev/mapper/control');
   }
 }
 
@@ -373,7 +375,7 @@ export function luksUnlockNote(device: string, label: string | null): string {
   ];
   if (!deviceMapperAvailable()) {
     parts.push(
-      `This machine has no device-mapper (no /dev/mapper/control), so the drive cannot be unlocked here at all: unlock it on a machine with device-mapper, or use an unencrypted drive.`,
+      `This machine's kernel has no device-mapper, so the drive cannot be unlocked on this machine at all: unlock it on a machine with device-mapper, or use an unencrypted drive.`,
     );
   }
   return parts.join(' ');
@@ -612,9 +614,8 @@ export async function listBackupTargets(options: ListOptions = {}): Promise<Back
     });
   }
 
-  // 3. Configured folders.
-  const drives = await Promise.all(drivePromises);
-  const seen = new Set(drives.map((t) => t.path));
+  // 3. Configured folders (in parallel with the drives' sizes and repository scans).
+  const seen = new Set([...chosen.values()].map((c) => c.m.mountpoint));
   const folderPromises = (options.extraFolders ?? []).map(async (folder): Promise<BackupTarget | null> => {
     const p = path.resolve(folder);
     if (seen.has(p)) return null;
@@ -646,7 +647,12 @@ export async function listBackupTargets(options: ListOptions = {}): Promise<Back
       note: joinNotes(problem, described?.space.error, m?.readOnly ? 'read-only' : null),
     };
   });
-  const folders = (await Promise.all(folderPromises)).filter((t): t is BackupTarget => t !== null);
+  const [drivesRaw, foldersRaw] = await Promise.all([Promise.all(drivePromises), Promise.all(folderPromises)]);
+  const folders = foldersRaw.filter((t): t is BackupTarget => t !== null);
+  // A drive unmounted or pulled while we were measuring it: statfs may have measured the empty
+  // folder left behind (the parent filesystem). Drop what is no longer mounted.
+  const stillMounted = new Set(readMounts().map((m) => m.mountpoint));
+  const drives = drivesRaw.filter((t) => stillMounted.has(t.path));
 
   drives.sort((a, b) => a.path.localeCompare(b.path));
   unmounted.sort((a, b) => a.path.localeCompare(b.path));

@@ -37,6 +37,11 @@ export interface RestoreHooks {
   verifyStaged(dir: string): Promise<{ report: VerifyResult; kbs: KbCount[] }>;
   /** Called right before the swap: the live app must close its catalog. */
   releaseLive(): Promise<void>;
+  /**
+   * Restore only this knowledge base: it replaces the live one of the same name (which is kept
+   * as a deleted knowledge base, recoverable with `kb undelete`); every other one is untouched.
+   */
+  onlyKb?: { name: string; merge(stagingDir: string): Promise<KbCount[]> };
 }
 
 export async function restoreSnapshot(root: string, repo: Repository, snapshotId: string | undefined, hooks: RestoreHooks, ctx?: JobContext): Promise<RestoreResult> {
@@ -70,6 +75,11 @@ export async function restoreSnapshot(root: string, repo: Repository, snapshotId
     if (!report.ok) {
       const errs = report.problems.filter((p) => p.severity === 'error');
       throw new UserError('restore-verify-failed', `the restored copy did not verify (${errs.map((p) => `${p.code} ${p.path}`).join('; ')}); nothing was changed`);
+    }
+    if (hooks.onlyKb) {
+      if (!kbs.some((k) => k.name === hooks.onlyKb!.name)) throw new UserError('no-such-kb', `snapshot ${manifest.id} has no knowledge base named "${hooks.onlyKb.name}"; it has: ${kbs.map((k) => k.name).join(', ')}`);
+      const after = await hooks.onlyKb.merge(staging);
+      return { repo: repo.dir, snapshot: file.replace(/\.age$/, ''), before: hooks.before, after, staged: { files: manifest.files.length, bytes: bytesTotal, verify: report }, previous: null, durationMs: Date.now() - started };
     }
     // 3. The swap, journaled.
     await hooks.releaseLive();
