@@ -34,8 +34,8 @@ export interface ServeInfo {
 }
 
 /** Starts `lifeline serve --json` and resolves with the address it prints. */
-export function serve(args: readonly string[]): Promise<ServeInfo> {
-  const child = spawn(process.execPath, [LIFELINE_BIN, 'serve', '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function serve(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<ServeInfo> {
+  const child = spawn(process.execPath, [LIFELINE_BIN, 'serve', '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stderr = '';
   child.stderr.on('data', (c) => (stderr += c));
   return new Promise((resolve, reject) => {
