@@ -1,6 +1,7 @@
 // `npm run bench`: one JSON line per measurement, each with its reference measured in the same
 // run, so figures compare across machines as ratios. `--quick` uses smaller sizes.
 import { spawnSync } from 'node:child_process';
+import { randomFillSync } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -255,6 +256,113 @@ async function verifyFast(data: string): Promise<void> {
   await app.close();
 }
 
+/** A model-sized file: a minimal GGUF header and random weights (the registry treats it as a model). */
+function writePaddingModel(file: string, bytes: number): void {
+  const u32 = (n: number) => Buffer.from(new Uint32Array([n]).buffer);
+  const u64 = (n: number) => {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(BigInt(n));
+    return b;
+  };
+  const str = (x: string) => Buffer.concat([u64(Buffer.byteLength(x)), Buffer.from(x)]);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const fd = fs.openSync(file, 'w');
+  fs.writeSync(fd, Buffer.concat([Buffer.from('GGUF'), u32(3), u64(0), u64(1), str('general.architecture'), u32(8), str('llama')]));
+  const block = Buffer.alloc(8 << 20);
+  for (let left = bytes; left > 0; left -= block.length) {
+    randomFillSync(block);
+    fs.writeSync(fd, block, 0, Math.min(block.length, left));
+  }
+  fs.closeSync(fd);
+}
+
+function dirBytes(d: string): number {
+  let n = 0;
+  for (const e of fs.readdirSync(d, { withFileTypes: true })) n += e.isDirectory() ? dirBytes(path.join(d, e.name)) : fs.statSync(path.join(d, e.name)).size;
+  return n;
+}
+
+function timeCmd(cmd: string, env: NodeJS.ProcessEnv = {}): number | null {
+  const t = nowMs();
+  const r = spawnSync('bash', ['-c', cmd], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) {
+    process.stderr.write(`bench: reference command failed: ${cmd}\n${r.stderr}\n`);
+    return null;
+  }
+  return nowMs() - t;
+}
+
+const has = (bin: string) => spawnSync('bash', ['-c', `command -v ${bin}`]).status === 0;
+
+/** Backup, unchanged re-backup, verify and restore of a data root padded to ~1 GB, against tar | age, restic and sha256sum. */
+async function backupBench(data: string): Promise<void> {
+  const target = QUICK ? 200 << 20 : 1 << 30;
+  const now = dirBytes(data);
+  if (now < target) writePaddingModel(path.join(data, 'models', 'bench-weights.gguf'), target - now);
+  const gb = dirBytes(data) / 2 ** 30;
+  const work = tmp('backup');
+  const pass = 'bench passphrase 1234';
+  const app = await openLifeline({ dataDir: data, shell: 'cli', seedDemo: false, maintenance: false });
+  const repoDir = path.join(work, 'repo');
+  const t1 = nowMs();
+  const full = await app.runBackup(repoDir, pass);
+  const fullMs = nowMs() - t1;
+  const t2 = nowMs();
+  const again = await app.runBackup(repoDir, pass);
+  const againMs = nowMs() - t2;
+  const { Repository } = await import('../electron/core/backup/repo.js');
+  const { verifyRepository } = await import('../electron/core/backup/backup.js');
+  const repo = await Repository.open(repoDir, pass);
+  const t3 = nowMs();
+  const v = await verifyRepository(repo);
+  const verifyMs = nowMs() - t3;
+  await app.close();
+  const restoreDir = path.join(work, 'restored');
+  fs.mkdirSync(restoreDir);
+  const target2 = await openLifeline({ dataDir: restoreDir, shell: 'cli', seedDemo: false, maintenance: false });
+  const t4 = nowMs();
+  await target2.runRestore(repoDir, pass);
+  const restoreMs = nowMs() - t4;
+  await target2.close();
+  // References, same data, same disk.
+  const { generateIdentity } = await import('../electron/core/backup/age.js');
+  const { recipient } = generateIdentity();
+  const tarAge = has('age') ? timeCmd(`tar -cf - -C '${data}' . | age -r ${recipient} -o '${work}/tar.age' && sync -f '${work}/tar.age'`) : null;
+  const sumMs = timeCmd(`cd '${data}' && find . -type f -print0 | xargs -0 sha256sum > /dev/null`);
+  let restic: { backup: number | null; restore: number | null } | null = null;
+  if (has('restic')) {
+    const env = { RESTIC_PASSWORD: pass, RESTIC_REPOSITORY: `${work}/restic`, RESTIC_CACHE_DIR: `${work}/restic-cache` };
+    timeCmd('restic init -q', env);
+    restic = { backup: timeCmd(`restic backup -q '${data}'`, env), restore: timeCmd(`restic restore -q latest --target '${work}/restic-restored'`, env) };
+  }
+  const round2 = (x: number | null | undefined) => (x === null || x === undefined ? null : round(x, 2));
+  emit({
+    bench: 'backup.full',
+    what: 'first backup of a data root into an empty encrypted repository (catalog copy, sha-named blobs, age encryption, fsync)',
+    gb: round2(gb),
+    ms: round(fullMs, 0),
+    mbPerSec: Math.round((gb * 1024) / (fullMs / 1000)),
+    reference: "tar | age -r (the standard tools, same data and disk)",
+    refMs: tarAge === null ? null : round(tarAge, 0),
+    speedVsTarAge: tarAge === null ? null : round2(tarAge / fullMs),
+    resticMs: restic?.backup === null || !restic ? null : round(restic.backup!, 0),
+    speedVsRestic: restic?.backup ? round2(restic.backup / fullMs) : null,
+    files: full.files,
+  });
+  emit({ bench: 'backup.unchanged', what: 'second backup of the unchanged data root (only a new manifest)', gb: round2(gb), ms: round(againMs, 0), msPerGb: round(againMs / gb, 0), newFiles: again.newFiles, bytesWritten: again.bytesWritten });
+  emit({ bench: 'backup.verify', what: 'decrypt and re-hash every blob of the repository', gb: round2(gb), ms: round(verifyMs, 0), ok: v.ok, reference: 'sha256sum of every file of the data root', refMs: round2(sumMs), ratio: sumMs ? round2(verifyMs / sumMs) : null });
+  emit({
+    bench: 'restore.full',
+    what: 'restore into an empty data root: decrypt into staging, deep verify there (checksums, integrity_check, segment load), swap in',
+    gb: round2(gb),
+    ms: round(restoreMs, 0),
+    reference: 'restic restore latest (no verification)',
+    refMs: restic?.restore ? round(restic.restore, 0) : null,
+    speedVsRestic: restic?.restore ? round2(restic.restore / restoreMs) : null,
+  });
+  fs.rmSync(work, { recursive: true, force: true });
+}
+
 function coldOpen(data: string, question: string): void {
   const bin = path.join(appRoot(), 'scripts', 'lifeline.mjs');
   const runs = QUICK ? 2 : 3;
@@ -322,6 +430,7 @@ for (const size of [SMALL, BIG]) {
   if (size === BIG) {
     coldOpen(data, questions[1]!);
     await verifyFast(data);
+    await backupBench(data);
   }
   fs.rmSync(data, { recursive: true, force: true });
 }
