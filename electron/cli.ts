@@ -2,7 +2,8 @@
 // Exit status: 0 ok, 1 problems found, 2 usage or operational error (message on stderr).
 import fs from 'node:fs';
 import { UserError } from './api/handlers.js';
-import { type LifelineApp, mediaRoots, openLifeline } from './core/app.js';
+import { DEFAULT_SITE, type LifelineApp, type SiteConfig, mediaRoots, openLifeline } from './core/app.js';
+import { getMeta, setMeta } from './core/store/catalog.js';
 import { KnowledgeService } from './core/kb/knowledge.js';
 import { CatalogDamagedError } from './core/store/catalog.js';
 import { inspectChatchat } from './core/chatchat/index.js';
@@ -20,8 +21,8 @@ interface Parsed {
   flags: Map<string, string | true>;
 }
 
-const VALUE_FLAGS = new Set(['--data', '--kb', '--port', '--host', '--description', '--limit', '--token-file', '--embedder', '--document', '--source-kb', '--repo', '--passphrase-file', '--snapshot', '--sample', '--keep']);
-const BOOL_FLAGS = new Set(['--json', '--help', '-h', '--no-demo', '--yes', '--deep', '--rollback']);
+const VALUE_FLAGS = new Set(['--data', '--kb', '--port', '--host', '--description', '--limit', '--token-file', '--embedder', '--document', '--source-kb', '--repo', '--passphrase-file', '--snapshot', '--sample', '--keep', '--compose-projects', '--expected-ports', '--expected-mounts', '--docker-socket']);
+const BOOL_FLAGS = new Set(['--json', '--help', '-h', '--no-demo', '--yes', '--deep', '--rollback', '--air-gap', '--no-air-gap']);
 
 class UsageError extends Error {}
 
@@ -69,6 +70,11 @@ Commands:
   restore --repo DIR [--snapshot ID] [--passphrase-file F]
                                         restore: staged, verified, then swapped in; previous kept
   restore --rollback                    put back the data root the last restore replaced
+  doctor                                every recovery check, no questions: exit 0 healthy, 1 problems, 2 could not run
+  golden run|baseline [--kb NAME]       golden questions against the recorded baseline (run: exit 1 on any failure)
+  site show | site set [--compose-projects a,b] [--expected-ports 7860] [--expected-mounts /srv/x]
+                       [--air-gap|--no-air-gap] [--docker-socket PATH]
+                                        what the site runs, for doctor and the recovery wizard
   models list                           GGUF files in the data root's models/ folder
   models use-chat FILE.gguf|none        choose the chat model (none: extractive answers only)
   kb list                               list knowledge bases
@@ -352,6 +358,61 @@ export async function runCli(argv: readonly string[]): Promise<number> {
           ].join('\n');
           out.print(human, r);
           return r.failed.length ? EXIT_PROBLEMS : EXIT_OK;
+        });
+      }
+      case 'doctor':
+        return await withApp(openAs('read'), async (app) => {
+          const r = await app.handlers['doctor.run']({});
+          const human = [
+            `${r.ok ? 'HEALTHY' : 'PROBLEMS FOUND'} (${r.durationMs} ms)`,
+            ...r.steps.flatMap((st) => [
+              `${st.status.toUpperCase().padEnd(8)} ${st.id}`,
+              ...st.findings.filter((f) => f.severity === 'fail' || f.severity === 'warn').map((f) => `         ${f.severity} ${f.code}: ${f.message}${f.advice ? `\n           → ${f.advice}` : ''}`),
+            ]),
+          ].join('\n');
+          out.print(human, r);
+          return r.ok ? EXIT_OK : EXIT_PROBLEMS;
+        });
+      case 'golden': {
+        const [sub = 'run'] = rest;
+        if (sub !== 'run' && sub !== 'baseline') throw new UsageError('golden run|baseline [--kb NAME]');
+        return await withApp(openAs(sub === 'run' ? 'read' : 'write'), async (app) => {
+          const kbs = str('--kb') ? [str('--kb')!] : (await app.handlers['golden.sets']({})).map((x) => x.kb);
+          if (kbs.length === 0) throw new UsageError('no golden question sets: write <data>/golden/<kb>.json (see resources/golden/README.md)');
+          const runs = [];
+          for (const kb of kbs) runs.push(await app.handlers[sub === 'run' ? 'golden.run' : 'golden.baseline']({ kb }));
+          const human = runs
+            .flatMap((r) => [
+              `${r.kb}: ${r.passed}/${r.total} passed (${r.durationMs} ms)${sub === 'baseline' ? ' — recorded as the baseline' : r.hasBaseline ? '' : ' — no baseline yet (lifeline golden baseline)'}`,
+              ...r.results.map((q) => `  ${q.passed ? 'PASS' : 'FAIL'} ${q.id} ${q.latencyMs} ms${q.reasons.length ? ' — ' + q.reasons.join('; ') : ''}${q.changes.length ? ' [since baseline: ' + q.changes.join('; ') + ']' : ''}`),
+            ])
+            .join('\n');
+          out.print(human, runs.length === 1 ? runs[0] : runs);
+          return sub === 'run' && runs.some((r) => r.failed > 0) ? EXIT_PROBLEMS : EXIT_OK;
+        });
+      }
+      case 'site': {
+        const [sub = 'show'] = rest;
+        return await withApp(openAs(sub === 'show' ? 'read' : 'write'), async (app) => {
+          const current = { ...DEFAULT_SITE, ...JSON.parse(getMeta(app.db, 'site_config') ?? '{}') } as SiteConfig;
+          if (sub === 'set') {
+            const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((x) => x.trim()).filter(Boolean));
+            const ports = list(str('--expected-ports'))?.map(Number);
+            if (ports?.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) throw new UsageError('--expected-ports takes port numbers, e.g. 7860,8080');
+            const next: SiteConfig = {
+              ...current,
+              ...(list(str('--compose-projects')) ? { composeProjects: list(str('--compose-projects'))! } : {}),
+              ...(ports ? { expectedPorts: ports } : {}),
+              ...(list(str('--expected-mounts')) ? { expectedMounts: list(str('--expected-mounts'))! } : {}),
+              ...(flags.has('--air-gap') ? { airGap: true } : flags.has('--no-air-gap') ? { airGap: false } : {}),
+              ...(str('--docker-socket') ? { dockerSocket: str('--docker-socket') } : {}),
+            };
+            setMeta(app.db, 'site_config', JSON.stringify(next));
+            out.print(JSON.stringify(next, null, 2), next);
+            return EXIT_OK;
+          }
+          out.print(JSON.stringify(current, null, 2), current);
+          return EXIT_OK;
         });
       }
       case 'models': {

@@ -18,6 +18,8 @@ export interface AppInfo {
   dataRoot: string;
   /** Set when the data root is somewhere a reboot may empty (a temporary folder). */
   dataRootWarning: string | null;
+  /** The previous run did not shut down cleanly (power cut, crash): the console opens the recovery wizard. */
+  uncleanShutdown: boolean;
 }
 
 export interface ReadyState {
@@ -306,6 +308,115 @@ export interface BackupStatus {
   nextRun: string | null;
 }
 
+export type FindingSeverity = 'ok' | 'warn' | 'fail' | 'info';
+
+export interface FindingAction {
+  id: string;
+  label: string;
+  /** Destructive actions need confirmation and create a rollback point first. */
+  destructive: boolean;
+}
+
+export interface Finding {
+  code: string;
+  severity: FindingSeverity;
+  message: string;
+  /** What was seen: command output excerpts, numbers. */
+  evidence: string[];
+  /** What to do with one's hands (e.g. wait 30 seconds before powering a disk back on). */
+  advice?: string;
+  actions: FindingAction[];
+}
+
+export type WizardStepId = 'hardware' | 'storage' | 'services' | 'models' | 'integrity' | 'golden' | 'restore' | 'report';
+export type StepStatus = 'pending' | 'ok' | 'warn' | 'fail' | 'skipped';
+
+export interface AuditEntry {
+  at: string;
+  operator: string;
+  step: WizardStepId | null;
+  action: string;
+  detail: string;
+  ok: boolean;
+}
+
+export interface WizardStep {
+  id: WizardStepId;
+  status: StepStatus;
+  findings: Finding[];
+  checkedAt: string | null;
+  durationMs: number | null;
+}
+
+export interface WizardRun {
+  id: string;
+  operator: string;
+  startedAt: string;
+  finishedAt: string | null;
+  /** The step the operator is on; a second outage mid-recovery resumes here. */
+  current: WizardStepId;
+  steps: WizardStep[];
+  audit: AuditEntry[];
+  /** Set when the previous run of Lifeline did not shut down cleanly. */
+  uncleanShutdown: boolean;
+  reportId: string | null;
+}
+
+export interface DoctorReport {
+  ok: boolean;
+  steps: { id: WizardStepId; status: 'ok' | 'warn' | 'fail' | 'skipped'; findings: Finding[] }[];
+  durationMs: number;
+}
+
+export interface ReportSummary {
+  id: string;
+  runId: string;
+  operator: string;
+  startedAt: string;
+  finishedAt: string;
+  recoveryMs: number;
+  ok: boolean;
+}
+
+export interface GoldenQuestion {
+  id: string;
+  question: string;
+  expectedSources: string[];
+  mustContain: string[];
+  tags: string[];
+  maxLatencyMs: number;
+}
+
+export interface GoldenSet {
+  kb: string;
+  version: number;
+  questions: GoldenQuestion[];
+}
+
+export interface GoldenResult {
+  id: string;
+  question: string;
+  passed: boolean;
+  reasons: string[];
+  latencyMs: number;
+  answer: string;
+  citations: { document: string; location: string }[];
+  /** What changed since the baseline, in words (empty when nothing did or there is no baseline). */
+  changes: string[];
+}
+
+export interface GoldenRunResult {
+  kb: string;
+  at: string;
+  passed: number;
+  failed: number;
+  total: number;
+  passRatio: number;
+  durationMs: number;
+  hasBaseline: boolean;
+  results: GoldenResult[];
+}
+
 /** Every call: request and response shapes, by method name. */
 export interface ApiMethods {
   'app.info': { req: Record<string, never>; res: AppInfo };
@@ -363,6 +474,26 @@ export interface ApiMethods {
   'backup.rollback': { req: Record<string, never>; res: { restored: string } };
   'backup.status': { req: Record<string, never>; res: BackupStatus };
   'backup.setPolicy': { req: Partial<BackupPolicy>; res: BackupStatus };
+  /** The recovery run in progress (persisted), or null. */
+  'wizard.current': { req: Record<string, never>; res: WizardRun | null };
+  /** Starts a recovery run (or returns the unfinished one, which resumes where it stopped). */
+  'wizard.start': { req: { operator: string }; res: WizardRun };
+  /** Runs a step's checks (again) and stores the findings. */
+  'wizard.check': { req: { step: WizardStepId }; res: WizardRun };
+  /** Runs an action of a finding; destructive ones need `confirm: true`. Re-checks the step after. */
+  'wizard.action': { req: { step: WizardStepId; action: string; finding?: string; confirm?: boolean; params?: Record<string, string> }; res: WizardRun };
+  /** Moves to another step (next, or any step the operator picks). */
+  'wizard.goto': { req: { step: WizardStepId }; res: WizardRun };
+  /** Ends the run and writes the report. */
+  'wizard.finish': { req: Record<string, never>; res: WizardRun };
+  'doctor.run': { req: Record<string, never>; res: DoctorReport };
+  'reports.list': { req: Record<string, never>; res: ReportSummary[] };
+  /** The report as a self-contained HTML page. */
+  'reports.get': { req: { id: string }; res: { id: string; html: string } };
+  'golden.sets': { req: Record<string, never>; res: GoldenSet[] };
+  'golden.save': { req: { set: GoldenSet }; res: GoldenSet };
+  'golden.run': { req: { kb: string }; res: GoldenRunResult };
+  'golden.baseline': { req: { kb: string }; res: GoldenRunResult };
   'jobs.list': { req: Record<string, never>; res: JobRecord[] };
   'jobs.cancel': { req: { id: string }; res: { cancelled: boolean } };
 }
@@ -406,6 +537,19 @@ export const API_METHODS: readonly ApiMethod[] = [
   'backup.rollback',
   'backup.status',
   'backup.setPolicy',
+  'wizard.current',
+  'wizard.start',
+  'wizard.check',
+  'wizard.action',
+  'wizard.goto',
+  'wizard.finish',
+  'doctor.run',
+  'reports.list',
+  'reports.get',
+  'golden.sets',
+  'golden.save',
+  'golden.run',
+  'golden.baseline',
   'jobs.list',
   'jobs.cancel',
 ];

@@ -1,5 +1,6 @@
 // Opens a data root and wires every core service together. The Electron main process, the
 // headless server and the CLI all start here, so the three shells behave the same.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ApiEvent, AppInfo, ReadyState } from '../api/contract.js';
@@ -18,6 +19,15 @@ import { Repository } from './backup/repo.js';
 import { backupDataRoot, pruneRepository, verifyRepository } from './backup/backup.js';
 import { finishSwap, restoreSnapshot, rollback } from './backup/restore.js';
 import { mergeKnowledgeBase } from './backup/restoreKb.js';
+import { GoldenService, toGoldenRunResult, baselineToGoldenRunResult } from './golden/index.js';
+import { RecoveryWizard } from './recovery/wizard.js';
+import { buildSteps } from './recovery/steps.js';
+import { summarize as summarizeReport, writeReport as writeReportFile } from './recovery/report.js';
+import { checkHardware } from './system/hardware.js';
+import { checkStorage } from './system/storage.js';
+import { checkServices, openDocker, parseServiceActionId, runServiceAction } from './system/docker.js';
+import type { Finding } from '../api/contract.js';
+import os from 'node:os';
 import { DEFAULT_SCAN_ROOTS, listBackupTargets, mountDrive, watchBackupTargets } from './backup/drives.js';
 import type { BackupPolicy, BackupResult, BackupStatus, RestoreResult, SnapshotSummary, VerifyResult } from '../api/contract.js';
 import { type Db, getMeta, openCatalog, setMeta } from './store/catalog.js';
@@ -77,6 +87,8 @@ export interface LifelineApp {
   readonly db: Db;
   readonly startup: StartupReport;
   backupStatus(): BackupStatus;
+  readonly wizard: RecoveryWizard;
+  readonly golden: GoldenService;
   /** Backs up into `repoDir` (creating the repository when the folder has none). */
   runBackup(repoDir: string, passphrase: string): Promise<BackupResult>;
   runRestore(repoDir: string, passphrase: string, snapshot?: string, kb?: string): Promise<RestoreResult>;
@@ -115,7 +127,12 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
   // `let`: a restore swaps the catalog under a running app and re-attaches these.
   let knowledge = new KnowledgeService(db, layout);
   let models = new ModelService(db, layout.models);
-  if (lock) knowledge.onFilesChanged = () => writeSums(db, layout);
+  /** After every knowledge change: SHA256SUMS current, and the content generation moved on (backups compare it). */
+  const onKnowledgeChanged = () => {
+    writeSums(db, layout);
+    db.prepare("INSERT INTO meta(key, value) VALUES ('content_generation', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1").run();
+  };
+  if (lock) knowledge.onFilesChanged = onKnowledgeChanged;
   const listeners = new Set<(e: ApiEvent) => void>();
   const emit = (e: ApiEvent) => listeners.forEach((l) => l(e));
   jobs.onUpdate((job) => emit({ type: 'job', job }));
@@ -126,7 +143,10 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
     emit({ type: 'ready', ready: s });
   };
 
-  const info: AppInfo = { name: 'Lifeline', version: appVersion(), shell: options.shell, dataRoot: root, dataRootWarning: temporaryLocationWarning(root) };
+  // A run that did not clear its marker at exit ended by a crash or a power cut.
+  const uncleanShutdown = lock !== null && getMeta(db, 'running_since') !== null;
+  if (lock) setMeta(db, 'running_since', new Date().toISOString());
+  const info: AppInfo = { name: 'Lifeline', version: appVersion(), shell: options.shell, dataRoot: root, dataRootWarning: temporaryLocationWarning(root), uncleanShutdown };
 
   /** GGUF embedders that knowledge bases were built with; a missing one is reported on use, not fatal. */
   const embedderLoadErrors: string[] = [];
@@ -296,12 +316,26 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
     const warning = ageH > policy.maxAgeHours ? (lastGood ? `the last good backup is ${Math.floor(ageH)} hours old (policy: at most ${policy.maxAgeHours})` : 'there is no good backup yet') : null;
     return { policy, lastGood, lastAttempt, warning, nextRun: nextRunAt(policy, lastAttempt?.at ?? null) };
   }
+  /**
+   * Unlocked repositories, for this process's life: the passphrase costs one scrypt per unlock,
+   * not one per backup. Keyed by folder and a hash of the passphrase (never the passphrase).
+   */
+  const unlocked = new Map<string, Repository>();
+  async function openRepo(dir: string, passphrase: string): Promise<Repository> {
+    const key = `${path.resolve(dir)}\u0000${createHash('sha256').update(passphrase).digest('hex')}`;
+    const hit = unlocked.get(key);
+    if (hit && Repository.isRepository(hit.dir)) return hit;
+    const repo = await Repository.open(dir, passphrase);
+    unlocked.set(key, repo);
+    return repo;
+  }
+
   async function runBackup(repoDir: string, passphrase: string): Promise<BackupResult> {
     writable();
     await whenReadyOrThrow();
     const at = new Date().toISOString();
     try {
-      const repo = Repository.isRepository(repoDir) ? await Repository.open(repoDir, passphrase) : await Repository.init(repoDir, passphrase);
+      const repo = Repository.isRepository(repoDir) ? await openRepo(repoDir, passphrase) : await Repository.init(repoDir, passphrase);
       const result = await jobs.run('backup', `Backup to ${repoDir}`, async (ctx) => backupDataRoot(db, layout, await models.scan(true), repo, ctx));
       const pruned = pruneRepository(repo, backupPolicy().keepDailySnapshots);
       setMeta(db, 'last_backup_good', JSON.stringify({ at: new Date().toISOString(), repo: repo.dir, snapshot: result.snapshot }));
@@ -323,7 +357,7 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
     db = openCatalog(layout.catalog);
     jobs.setDb(db);
     knowledge = new KnowledgeService(db, layout);
-    knowledge.onFilesChanged = () => writeSums(db, layout);
+    knowledge.onFilesChanged = onKnowledgeChanged;
     models = new ModelService(db, layout.models);
     await loadRecordedEmbedders();
     await knowledge.warmUp();
@@ -351,7 +385,7 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
 
   async function runRestore(repoDir: string, passphrase: string, snapshot?: string, kb?: string): Promise<RestoreResult> {
     writable();
-    const repo = await Repository.open(repoDir, passphrase);
+    const repo = await openRepo(repoDir, passphrase);
     const kbCounts = () => knowledge.listKbs().map((k) => ({ name: k.name, documents: k.documents, chunks: k.chunks }));
     let released = false;
     setState({ status: 'ready', phase: 'restoring from a backup', percent: 100 });
@@ -370,10 +404,10 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
                 merge: async (staging) => {
                   mergeKnowledgeBase(db, layout, staging, kb);
                   knowledge = new KnowledgeService(db, layout);
-                  knowledge.onFilesChanged = () => writeSums(db, layout);
+                  knowledge.onFilesChanged = onKnowledgeChanged;
                   await loadRecordedEmbedders();
                   await knowledge.warmUp();
-                  writeSums(db, layout);
+                  onKnowledgeChanged();
                   return kbCounts();
                 },
               }
@@ -394,6 +428,67 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
       await reattach();
     }
   }
+
+  // -- golden questions, the recovery wizard, doctor ------------------------------------------
+  const golden = new GoldenService({
+    root,
+    db: () => db,
+    kbNames: () => knowledge.listKbs().map((k) => k.name),
+    answerer: { answer: (req: AskRequest, o?: { signal?: AbortSignal }) => answer(req, o ?? {}), whenReady: whenReadyOrThrow },
+  });
+  const site = (): SiteConfig => ({ ...DEFAULT_SITE, ...JSON.parse(getMeta(db, 'site_config') ?? '{}') });
+  let dockerClient: ReturnType<typeof openDocker> | null | undefined;
+  const docker = () => {
+    if (dockerClient === undefined) {
+      const socket = process.env.LIFELINE_DOCKER_SOCKET ?? site().dockerSocket ?? '/var/run/docker.sock';
+      dockerClient = fs.existsSync(socket) ? openDocker(socket) : null;
+    }
+    return dockerClient;
+  };
+  const lastSeen = getMeta(db, 'last_seen_time');
+  if (lock) setMeta(db, 'last_seen_time', new Date().toISOString());
+  const steps = buildSteps({
+    dataRoot: root,
+    checkHardware: () => checkHardware({ previousRunEndedCleanly: !uncleanShutdown, lastSeenTime: lastSeen ?? undefined, airGap: site().airGap ? { allowedListeners: site().allowedListeners } : undefined }),
+    checkStorage: () => checkStorage(root, { expectedMounts: site().expectedMounts }),
+    docker,
+    services: {
+      check: (d) => checkServices(d, { projects: site().composeProjects.length ? site().composeProjects : undefined, expectedPorts: site().expectedPorts }),
+      act: async (d, action) => {
+        const parsed = parseServiceActionId(action);
+        if (!parsed) return { ok: false, message: `unknown service action ${action}` };
+        return runServiceAction(d, parsed);
+      },
+    },
+    modelProblems: async () =>
+      (await modelProblems()).map((p): Finding => ({
+        code: p.code,
+        severity: p.severity === 'error' ? 'fail' : 'warn',
+        message: p.message,
+        evidence: [p.path],
+        advice: p.code === 'embedder-missing' || p.code === 'embedder-changed' ? 'Put the original model file back in the models folder (from the USB backup), or re-embed the knowledge base.' : undefined,
+        actions: [],
+      })),
+    verify: (deep) => verify(deep),
+    repair: () => repair(),
+    golden: {
+      kbs: () => golden.listSets().filter((x) => x.kbExists && !x.error).map((x) => x.kb),
+      run: async (kb) => toGoldenRunResult(await jobs.run('golden', `Golden questions for ${kb}`, (ctx) => golden.run(kb, { ctx }))),
+      baseline: async (kb) => baselineToGoldenRunResult(golden.recordLastRunAsBaseline(kb)),
+    },
+    backupStatus: () => backupStatus(),
+    backupTargets: () => listBackupTargets({ roots: mediaRoots(), extraFolders: backupPolicy().targets }),
+    restore: (repo, pass, snap) => runRestore(repo, pass, snap),
+  });
+  const reportsDir = path.join(root, 'reports');
+  const wizard = new RecoveryWizard(db, steps, {
+    uncleanShutdown,
+    writeReport: (run) => writeReportFile(reportsDir, run, { version: appVersion(), dataRoot: root, host: os.hostname() }),
+  });
+  const wizardOp = () => {
+    writable();
+    return wizard;
+  };
 
   const writable = () => {
     if (!lock) throw new UserError('read-only', `another process (${owner?.pid}, ${owner?.command}) holds the data root; this one can only read`);
@@ -485,9 +580,9 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
       return { repo: repo.dir, id: repo.info.id };
     },
     'backup.run': async (r) => runBackup(String(r.repo ?? ''), String(r.passphrase ?? '')),
-    'backup.snapshots': async (r) => snapshotSummaries(await Repository.open(String(r.repo ?? ''), String(r.passphrase ?? ''))),
+    'backup.snapshots': async (r) => snapshotSummaries(await openRepo(String(r.repo ?? ''), String(r.passphrase ?? ''))),
     'backup.verify': async (r) => {
-      const repo = await Repository.open(String(r.repo ?? ''), String(r.passphrase ?? ''));
+      const repo = await openRepo(String(r.repo ?? ''), String(r.passphrase ?? ''));
       return jobs.run('backup-verify', `Verify backups in ${repo.dir}`, (ctx) => verifyRepository(repo, { sample: r.sample, ctx }));
     },
     'backup.restore': async (r) => runRestore(String(r.repo ?? ''), String(r.passphrase ?? ''), r.snapshot, r.kb),
@@ -497,6 +592,30 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
       writable();
       setBackupPolicy(r);
       return backupStatus();
+    },
+    'wizard.current': async () => wizard.current(),
+    'wizard.start': async (r) => wizardOp().start(String(r.operator ?? '')),
+    'wizard.check': async (r) => wizardOp().check(r.step),
+    'wizard.action': async (r) => wizardOp().action(r.step, String(r.action ?? ''), r.finding, r.confirm === true, r.params ?? {}),
+    'wizard.goto': async (r) => wizardOp().goto(r.step),
+    'wizard.finish': async () => wizardOp().finish(),
+    'doctor.run': async () => wizard.doctor(),
+    'reports.list': async () => wizard.finishedRuns().map(summarizeReport),
+    'reports.get': async (r) => {
+      const id = String(r.id ?? '');
+      if (!/^[\w.-]+$/.test(id)) throw new UserError('bad-request', 'bad report id');
+      const file = path.join(reportsDir, `${id}.html`);
+      if (!fs.existsSync(file)) throw new UserError('no-such-report', `no report ${id}`);
+      return { id, html: fs.readFileSync(file, 'utf8') };
+    },
+    'golden.sets': async () => golden.listSets().filter((x) => !x.error).map((x) => golden.getSet(x.kb)!).filter(Boolean),
+    'golden.save': async (r) => (writable(), golden.saveSet(r.set)),
+    'golden.run': async (r) => toGoldenRunResult(await jobs.run('golden', `Golden questions for ${r.kb}`, (ctx) => golden.run(String(r.kb ?? ''), { ctx }))),
+    'golden.baseline': async (r) => {
+      writable();
+      const run = await jobs.run('golden', `Golden baseline for ${r.kb}`, (ctx) => golden.run(String(r.kb ?? ''), { ctx }));
+      golden.recordBaseline(run);
+      return toGoldenRunResult(run);
     },
     'jobs.list': async () => jobs.list(),
     'jobs.cancel': async (req) => ({ cancelled: jobs.cancel(String(req.id)) }),
@@ -515,6 +634,8 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
       return db;
     },
     backupStatus,
+    wizard,
+    golden,
     runBackup,
     runRestore,
     runRollback,
@@ -540,6 +661,7 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
       driveWatch?.stop();
       await models.dispose();
       listeners.clear();
+      if (lock && db.open) db.prepare("DELETE FROM meta WHERE key = 'running_since'").run();
       db.close();
       lock?.release();
     },
@@ -551,6 +673,18 @@ export function mediaRoots(): string[] {
   const env = process.env.LIFELINE_MEDIA_ROOTS;
   return env ? env.split(':').filter(Boolean) : [...DEFAULT_SCAN_ROOTS];
 }
+
+/** What the site runs, for the wizard and doctor (meta key site_config; `lifeline site set`). */
+export interface SiteConfig {
+  composeProjects: string[];
+  expectedPorts: number[];
+  expectedMounts: string[];
+  airGap: boolean;
+  allowedListeners: number[];
+  dockerSocket?: string;
+}
+
+export const DEFAULT_SITE: SiteConfig = { composeProjects: [], expectedPorts: [], expectedMounts: [], airGap: false, allowedListeners: [] };
 
 export const DEFAULT_POLICY: BackupPolicy = { dailyAt: '02:30', targets: [], keepDailySnapshots: 7, maxAgeHours: 26 };
 

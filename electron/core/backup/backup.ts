@@ -29,42 +29,73 @@ const VOLATILE_SQL = `
   DELETE FROM job;
   DELETE FROM verify_run;
   DELETE FROM ingest_item WHERE state != 'pending';
-  DELETE FROM meta WHERE key LIKE 'last_backup%' OR key LIKE 'backup_%';
+  DELETE FROM meta WHERE key LIKE 'last_backup%' OR key LIKE 'backup_%' OR key IN ('running_since', 'golden_last_run', 'golden_pass_ratio');
   DELETE FROM sqlite_sequence WHERE name IN ('verify_run');
 `;
+
+/** What the last backup to a repository stored as the catalog, keyed by the content generation. */
+interface CatalogMemo {
+  generation: string;
+  sha256: string;
+  size: number;
+}
 
 export async function backupDataRoot(db: Db, layout: DataRootLayout, models: ModelEntry[], repo: Repository, ctx?: JobContext): Promise<BackupResult> {
   const started = Date.now();
   const tmpDir = fs.mkdtempSync(path.join(layout.root, '.backup-tmp-'));
   try {
-    // 1. The catalog, consistent at one instant, without the volatile rows.
+    // 1. The catalog, consistent at one instant, without the volatile rows. Knowledge changes
+    // bump meta.content_generation; when it has not moved since the last backup to this
+    // repository, the catalog stored then is still the right one and is not copied again.
     const copy1 = path.join(tmpDir, 'a.sqlite');
     const copy2 = path.join(tmpDir, 'catalog.sqlite');
-    db.prepare('VACUUM INTO ?').run(copy1);
-    const c = new Database(copy1);
-    c.exec(VOLATILE_SQL);
-    c.prepare('VACUUM INTO ?').run(copy2);
-    c.close();
-    fs.rmSync(copy1);
-    // 2. What the copy references.
-    const snap = new Database(copy2, { readonly: true });
-    const files: Candidate[] = [{ path: 'catalog.sqlite', abs: copy2, sha256: await sha256OfFile(copy2), size: fs.statSync(copy2).size, class: 'catalog' }];
+    const memoKey = `backup_catalog:${repo.info.id}`;
+    const readState = () => ({
+      generation: (db.prepare("SELECT value FROM meta WHERE key = 'content_generation'").get() as { value: string } | undefined)?.value ?? '0',
+      memo: JSON.parse((db.prepare('SELECT value FROM meta WHERE key = ?').get(memoKey) as { value: string } | undefined)?.value ?? 'null') as CatalogMemo | null,
+    });
+    // One read transaction: the generation and the file list are seen at the same instant.
+    const listing = db.transaction(() => {
+      const st = readState();
+      const reuse = st.memo !== null && st.memo.generation === st.generation && repo.hasBlob(repo.blobName(st.memo.sha256));
+      if (reuse) return { ...st, reuse, list: listFiles(db) };
+      db.prepare('VACUUM INTO ?').run(copy1);
+      return { ...st, reuse, list: null };
+    })();
+    let catalog: Candidate;
+    let list: FileList;
+    if (listing.reuse) {
+      catalog = { path: 'catalog.sqlite', abs: '', sha256: listing.memo!.sha256, size: listing.memo!.size, class: 'catalog' };
+      list = listing.list!;
+    } else {
+      const c = new Database(copy1);
+      list = listFiles(c);
+      c.exec(VOLATILE_SQL);
+      c.prepare('VACUUM INTO ?').run(copy2);
+      c.close();
+      catalog = { path: 'catalog.sqlite', abs: copy2, sha256: await sha256OfFile(copy2), size: fs.statSync(copy2).size, class: 'catalog' };
+    }
+    const generation = listing.generation;
+    const files: Candidate[] = [catalog];
     const blobsRel = path.relative(layout.root, layout.blobs).split(path.sep).join('/');
-    for (const r of snap.prepare('SELECT DISTINCT blob_sha256 AS h, size FROM document').all() as { h: string; size: number }[]) {
+    for (const r of list.documents) {
       const rel = `${blobsRel}/${r.h.slice(0, 2)}/${r.h}`;
       files.push({ path: rel, abs: path.join(layout.root, rel), sha256: r.h, size: r.size, class: 'documents' });
     }
-    for (const r of snap.prepare('SELECT file, sha256, bytes, ann_file, ann_sha256 FROM segment').all() as { file: string; sha256: string; bytes: number; ann_file: string | null; ann_sha256: string | null }[]) {
+    for (const r of list.segments) {
       files.push({ path: r.file, abs: path.join(layout.root, r.file), sha256: r.sha256, size: r.bytes, class: 'indexes' });
       if (r.ann_file && r.ann_sha256) files.push({ path: r.ann_file, abs: path.join(layout.root, r.ann_file), sha256: r.ann_sha256, size: safeSize(path.join(layout.root, r.ann_file)), class: 'indexes' });
     }
-    const kbs = snap
-      .prepare(
-        `SELECT k.name, k.embedder_id AS embedder, (SELECT count(*) FROM document d WHERE d.kb_id = k.id) AS documents,
-                (SELECT count(*) FROM chunk c WHERE c.kb_id = k.id) AS chunks FROM kb k WHERE k.deleted_at IS NULL ORDER BY k.name`,
-      )
-      .all() as SnapshotManifest['knowledgeBases'];
-    snap.close();
+    const kbs = list.kbs;
+    // Golden question sets and baselines (kept with the knowledge) and recovery reports (logs).
+    for (const [sub, cls] of [['golden', 'catalog'], ['reports', 'logs']] as const) {
+      const dir = path.join(layout.root, sub);
+      for (const name of fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []) {
+        const abs = path.join(dir, name);
+        if (name.startsWith('.') || !fs.statSync(abs).isFile()) continue;
+        files.push({ path: `${sub}/${name}`, abs, sha256: await sha256OfFile(abs), size: fs.statSync(abs).size, class: cls });
+      }
+    }
     for (const m of models) {
       if (m.sha256 && !m.error) files.push({ path: `models/${m.name}`, abs: path.join(layout.models, m.name), sha256: m.sha256, size: m.bytes, class: 'models' });
     }
@@ -87,7 +118,8 @@ export async function backupDataRoot(db: Db, layout: DataRootLayout, models: Mod
       bytesDone += f.size;
       ctx?.progress({ done: i + 1, total: files.length, bytesDone, bytesTotal, message: f.path });
     }
-    // 4. The manifest last, by atomic rename.
+    // 4. The manifest last, by atomic rename (after one flush of the blobs).
+    db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(memoKey, JSON.stringify({ generation, sha256: catalog.sha256, size: catalog.size } satisfies CatalogMemo));
     const manifest: SnapshotManifest = {
       format: 'lifeline-snapshot',
       version: 1,
@@ -189,6 +221,25 @@ export function pruneRepository(repo: Repository, keepDaily: number, now = new D
     }
   }
   return { removedSnapshots: removedSnapshots.map((f) => f.replace(/\.age$/, '')), removedBlobs };
+}
+
+interface FileList {
+  documents: { h: string; size: number }[];
+  segments: { file: string; sha256: string; bytes: number; ann_file: string | null; ann_sha256: string | null }[];
+  kbs: SnapshotManifest['knowledgeBases'];
+}
+
+function listFiles(db: Database.Database): FileList {
+  return {
+    documents: db.prepare('SELECT DISTINCT blob_sha256 AS h, size FROM document').all() as FileList['documents'],
+    segments: db.prepare('SELECT file, sha256, bytes, ann_file, ann_sha256 FROM segment').all() as FileList['segments'],
+    kbs: db
+      .prepare(
+        `SELECT k.name, k.embedder_id AS embedder, (SELECT count(*) FROM document d WHERE d.kb_id = k.id) AS documents,
+                (SELECT count(*) FROM chunk c WHERE c.kb_id = k.id) AS chunks FROM kb k WHERE k.deleted_at IS NULL ORDER BY k.name`,
+      )
+      .all() as SnapshotManifest['knowledgeBases'],
+  };
 }
 
 function safeSize(p: string): number {

@@ -9,11 +9,11 @@ import { UserError } from '../../api/handlers.js';
 import { ensureDir, fsyncDir, writeFileAtomic } from '../store/atomic.js';
 import type { JobContext } from '../jobs/jobs.js';
 import { throwIfCancelled } from '../jobs/jobs.js';
-import { type Repository, driveError } from './repo.js';
+import { type Repository, driveError, syncFilesystem } from './repo.js';
 
 const JOURNAL = '.restore-swap.json';
 /** Top-level entries of a data root that a restore replaces (the catalog's WAL files go with it). */
-const SWAPPED = ['catalog.sqlite', 'catalog.sqlite-wal', 'catalog.sqlite-shm', 'blobs', 'segments', 'models', 'SHA256SUMS'];
+const SWAPPED = ['catalog.sqlite', 'catalog.sqlite-wal', 'catalog.sqlite-shm', 'blobs', 'segments', 'models', 'golden', 'reports', 'SHA256SUMS'];
 
 interface SwapJournal {
   staging: string;
@@ -70,6 +70,7 @@ export async function restoreSnapshot(root: string, repo: Repository, snapshotId
       bytesDone += f.size;
       ctx?.progress({ done: i + 1, total: manifest.files.length, bytesDone, bytesTotal, message: f.path });
     }
+    syncFilesystem(staging);
     // 2. Verified where it stands, before anything live is touched.
     const { report, kbs } = await hooks.verifyStaged(staging);
     if (!report.ok) {
@@ -129,7 +130,7 @@ export function finishSwap(root: string): boolean {
       away(e);
       fs.rmSync(path.join(root, e), { recursive: true, force: true }); // only when there is no previous to keep it
       fs.renameSync(staged, path.join(root, e));
-    } else if (e !== 'models') {
+    } else if (e !== 'models' && e !== 'reports' && e !== 'golden') {
       away(e); // e.g. the old catalog's WAL: it must never meet the restored catalog
     }
   }

@@ -6,8 +6,19 @@ import { describeLocation } from './splitter.js';
 import type { Passage } from './retrieval.js';
 import { mostlyCjk, queryTerms, termCoverage } from '../util/text.js';
 
-/** A passage must contain at least this share of the question's content terms to count. */
+/**
+ * A passage counts when it holds at least half of the question's content terms, or at least two
+ * of them and 30% — Chinese questions split into overlapping bigrams, and the bigrams that cross
+ * word boundaries ("假需", "要提") appear nowhere, so a strict half would miss good passages.
+ */
 export const MIN_COVERAGE = 0.5;
+const MIN_TERMS = 2;
+const MIN_COVERAGE_WITH_TERMS = 0.3;
+
+function covers(terms: readonly string[], text: string): boolean {
+  const cov = termCoverage(terms, text);
+  return cov >= MIN_COVERAGE || (cov * terms.length >= MIN_TERMS && cov >= MIN_COVERAGE_WITH_TERMS);
+}
 const MAX_SENTENCES = 3;
 
 const SENTENCE = /[^。！？；!?;\n]+(?:[。！？；!?;]+|\.(?=\s|$)|$)/gmu;
@@ -20,7 +31,7 @@ export function notCoveredText(question: string): string {
 
 export function relevantPassages(question: string, passages: readonly Passage[]): Passage[] {
   const terms = queryTerms(question);
-  return passages.filter((p) => termCoverage(terms, `${p.heading}\n${p.text}`) >= MIN_COVERAGE);
+  return passages.filter((p) => covers(terms, `${p.heading}\n${p.text}`));
 }
 
 export function toCitation(p: Passage, n: number): Citation {
@@ -50,6 +61,15 @@ export function extractiveAnswer(question: string, passages: readonly Passage[],
       pos++;
     }
   });
+  // Rare terms say more than common ones: a sentence with "禁用" beats three that only repeat
+  // the drug's name. Weights come from how many candidate sentences contain each term.
+  const df = new Map(terms.map((t) => [t, cands.filter((c) => termCoverage([t], c.text) > 0).length]));
+  const idf = (t: string) => Math.log((cands.length + 1) / Math.max(1, df.get(t) ?? 0));
+  const maxWeight = terms.reduce((s, t) => s + idf(t), 0) || 1;
+  for (const c of cands) {
+    const weight = terms.filter((t) => termCoverage([t], c.text) > 0).reduce((s, t) => s + idf(t), 0);
+    c.score = weight / maxWeight + 0.3 * relevant[c.passage]!.score - 0.01 * c.pos;
+  }
   cands.sort((a, b) => b.score - a.score);
   const chosen = dedupe(cands).slice(0, MAX_SENTENCES);
   if (chosen.length === 0) chosen.push({ text: firstSentence(relevant[0]!.text), passage: 0, pos: 0, score: 0 });

@@ -94,6 +94,7 @@ export class KnowledgeService {
     this.db
       .prepare('INSERT INTO kb(name, description, created_at, embedder_id, embedder_version, embedder_dim, embedder_norm) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(name, String(description ?? ''), nowIso(), f.id, f.version, f.dimension, f.normalization);
+    this.onFilesChanged();
     return this.summary(name);
   }
 
@@ -102,6 +103,7 @@ export class KnowledgeService {
     checkKbName(newName);
     if (newName !== name && this.findKb(newName)) throw new UserError('kb-exists', `a knowledge base named "${newName}" already exists`);
     this.db.prepare('UPDATE kb SET name = ? WHERE id = ?').run(newName, kb.id);
+    this.onFilesChanged();
     return this.summary(newName);
   }
 
@@ -110,6 +112,7 @@ export class KnowledgeService {
     const kb = this.requireKb(name);
     if (confirm !== name) throw new UserError('confirmation-needed', `to delete "${name}", confirm by repeating its name exactly`);
     this.db.prepare('UPDATE kb SET deleted_at = ? WHERE id = ?').run(nowIso(), kb.id);
+    this.onFilesChanged();
     this.loaded.delete(kb.id);
   }
 
@@ -129,6 +132,7 @@ export class KnowledgeService {
     const kb = this.findDeleted(name);
     if (this.findKb(name)) throw new UserError('kb-exists', `a live knowledge base is already named "${name}"; rename it first`);
     this.db.prepare('UPDATE kb SET deleted_at = NULL WHERE id = ?').run(kb.id);
+    this.onFilesChanged();
     return this.summary(name);
   }
 

@@ -123,6 +123,26 @@ const MIGRATIONS: string[] = [
     report TEXT NOT NULL
   );
   `,
+  // 5: recovery wizard runs (resumable) and the audit log of every action.
+  `
+  CREATE TABLE wizard_run (
+    id TEXT PRIMARY KEY,
+    operator TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    state TEXT NOT NULL
+  );
+  CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    operator TEXT NOT NULL,
+    run_id TEXT,
+    step TEXT,
+    action TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    ok INTEGER NOT NULL
+  );
+  `,
 ];
 
 export function openCatalog(file: string, options: { readonly?: boolean } = {}): Db {

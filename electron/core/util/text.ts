@@ -2,7 +2,9 @@
 // CJK text becomes character unigrams and bigrams, Latin script becomes lower-cased words.
 
 const CJK = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]/u;
-const TOKEN = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+|[\p{L}\p{N}][\p{L}\p{N}_\-./]*/gu;
+const CJK_CLASS = '\\u3040-\\u30ff\\u3400-\\u4dbf\\u4e00-\\u9fff\\uf900-\\ufaff\\uac00-\\ud7af';
+// A CJK run, or a Latin/number word that stops where CJK begins ("20年" is "20" then "年").
+const TOKEN = new RegExp(`[${CJK_CLASS}]+|(?:(?![${CJK_CLASS}])[\\p{L}\\p{N}])(?:(?![${CJK_CLASS}])[\\p{L}\\p{N}_\\-./])*`, 'gu');
 
 // Words that carry no topic. Kept short on purpose: the embedder's weighting does the rest.
 const STOP_EN = new Set(
