@@ -37,6 +37,8 @@ const DEBIAN_PACKAGES = {
   chromium: 'end-to-end tests of the console in headless Chromium',
   age: 'interoperability tests: the standard age tool decrypts backups',
   'fonts-wqy-microhei': 'Chinese glyphs in the console screenshots taken by the end-to-end tests',
+  'docker.io': 'a real Docker engine for the services checks (the tests start a private dockerd)',
+  'busybox-static': 'a tiny root filesystem for test container images (docker import)',
 };
 
 function log(msg) {
