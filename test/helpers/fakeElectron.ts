@@ -431,7 +431,7 @@ export function createFakeLifelineCore(options: { failOpen?: Error; closeNever?:
   const handlerCalls: FakeLifelineCore['handlerCalls'] = [];
   const listeners = new Set<(event: ApiEvent) => void>();
 
-  const info: AppInfo = { name: 'Lifeline', version: '0.0.0-fake', shell: 'electron', dataRoot: '/fake/data', dataRootWarning: null };
+  const info: AppInfo = { name: 'Lifeline', version: '0.0.0-fake', shell: 'electron', dataRoot: '/fake/data', dataRootWarning: null, uncleanShutdown: false };
   // Canned answers for the calls tests look at; every other contract method answers null.
   const answers: Partial<Record<ApiMethod, unknown>> = {
     'app.info': info,
