@@ -62,6 +62,10 @@ const PRELOAD_API_METHODS = [
   'golden.save',
   'golden.run',
   'golden.baseline',
+  'drills.run',
+  'drills.history',
+  'drills.schedule',
+  'drills.setSchedule',
   'jobs.list',
   'jobs.cancel',
 ] as const satisfies readonly ApiMethod[];

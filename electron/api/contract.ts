@@ -417,6 +417,52 @@ export interface GoldenRunResult {
   results: GoldenResult[];
 }
 
+export const DRILL_SCENARIOS = [
+  'index-lost',
+  'index-corrupt',
+  'catalog-corrupt',
+  'model-missing',
+  'disk-full',
+  'container-down',
+  'port-conflict',
+  'usb-pulled-mid-restore',
+  'power-cut-mid-ingest',
+  'power-cut-mid-backup',
+] as const;
+export type DrillScenario = (typeof DRILL_SCENARIOS)[number];
+
+export interface DrillStep {
+  at: string;
+  /** What the drill did or saw, in words. */
+  what: string;
+  ok: boolean;
+}
+
+export interface DrillResult {
+  id: string;
+  scenario: DrillScenario;
+  startedAt: string;
+  /** The fault was found by Lifeline's own checks. */
+  detected: boolean;
+  /** The sandbox came back to a verified state (for catalog-corrupt: through a restore). */
+  recovered: boolean;
+  detectMs: number | null;
+  recoverMs: number | null;
+  /** Anything that could not be brought back (documents, answers). */
+  dataLost: boolean;
+  /** Set when the scenario could not run here (no Docker engine, not root for loop devices…). */
+  skipped: string | null;
+  steps: DrillStep[];
+}
+
+export interface DrillSchedule {
+  /** Day of the month (1–28) the drills run on; null: not scheduled. */
+  monthlyDay: number | null;
+  scenarios: DrillScenario[];
+  lastRun: string | null;
+  nextRun: string | null;
+}
+
 /** Every call: request and response shapes, by method name. */
 export interface ApiMethods {
   'app.info': { req: Record<string, never>; res: AppInfo };
@@ -494,6 +540,11 @@ export interface ApiMethods {
   'golden.save': { req: { set: GoldenSet }; res: GoldenSet };
   'golden.run': { req: { kb: string }; res: GoldenRunResult };
   'golden.baseline': { req: { kb: string }; res: GoldenRunResult };
+  /** Runs a disaster drill on a sandbox copy of the data root (never the live one). */
+  'drills.run': { req: { scenario: DrillScenario }; res: DrillResult };
+  'drills.history': { req: Record<string, never>; res: DrillResult[] };
+  'drills.schedule': { req: Record<string, never>; res: DrillSchedule };
+  'drills.setSchedule': { req: { monthlyDay?: number | null; scenarios?: DrillScenario[] }; res: DrillSchedule };
   'jobs.list': { req: Record<string, never>; res: JobRecord[] };
   'jobs.cancel': { req: { id: string }; res: { cancelled: boolean } };
 }
@@ -550,6 +601,10 @@ export const API_METHODS: readonly ApiMethod[] = [
   'golden.save',
   'golden.run',
   'golden.baseline',
+  'drills.run',
+  'drills.history',
+  'drills.schedule',
+  'drills.setSchedule',
   'jobs.list',
   'jobs.cancel',
 ];

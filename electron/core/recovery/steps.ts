@@ -1,6 +1,7 @@
 // The wizard's steps wired to the services that check and act: hardware and storage (the
 // system's own tools), services (Docker through dockerode), models, knowledge-base integrity,
 // golden questions, restore. Each returns findings with evidence and the actions it offers.
+import fs from 'node:fs';
 import type Dockerode from 'dockerode';
 import type { BackupStatus, BackupTarget, Finding, GoldenRunResult, RepairResult, RestoreResult, VerifyResult } from '../../api/contract.js';
 import { type CheckResult, statusOf } from '../system/finding.js';
@@ -40,7 +41,16 @@ const ok = (code: string, message: string, evidence: string[] = []): Finding => 
 export function buildSteps(d: StepDeps): StepRunners {
 
   const hardware: StepRunner = { check: () => d.checkHardware(), act: async () => ({ ok: true, detail: 'checked again' }) };
-  const storage: StepRunner = { check: () => d.checkStorage(), act: async () => ({ ok: true, detail: 'checked again' }) };
+  const storage: StepRunner = {
+    check: () => d.checkStorage(),
+    async act(action) {
+      if (action === 'storage.create-data-root') {
+        fs.mkdirSync(d.dataRoot, { recursive: true });
+        return { ok: true, detail: `created ${d.dataRoot}` };
+      }
+      return { ok: true, detail: 'checked again' };
+    },
+  };
 
   const services: StepRunner = {
     check: () => d.services.check(d.docker()),

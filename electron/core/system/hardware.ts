@@ -248,7 +248,7 @@ export function parseMdstat(text: string): { personalities: string[]; arrays: Md
 
 // --- dmesg / journalctl -k --------------------------------------------------------------------
 
-export type KernelEventKind = 'io-error' | 'fs-error' | 'read-only' | 'disk-warning' | 'fs-recovered' | 'oom';
+export type KernelEventKind = 'io-error' | 'fs-error' | 'read-only' | 'disk-warning' | 'fs-past-errors' | 'fs-recovered' | 'oom';
 
 export interface KernelEvent {
   kind: KernelEventKind;
@@ -265,11 +265,12 @@ interface KernelPattern {
 // Order matters: the first pattern that matches a line decides its kind.
 const KERNEL_PATTERNS: KernelPattern[] = [
   { kind: 'read-only', re: /Remounting filesystem read-only|remounting .*read-?only|forced? (?:the )?filesystem read-only|switching to read-only/i },
+  { kind: 'fs-past-errors', re: /EXT[234]-fs \([^)]*\): (?:error count since last fsck|initial error at|last error at|warning: mounting fs with errors)/i },
   { kind: 'fs-error', re: /EXT[234]-fs (?:error|critical)|Aborting journal on device|JBD2?: .*(?:error|abort)/i },
   { kind: 'fs-error', re: /XFS \([^)]*\):.*(?:corrupt|Internal error|shut(?:ting)? down|Metadata I\/O error|log I\/O error)/i },
   { kind: 'fs-error', re: /BTRFS (?:error|critical)|BTRFS: error|FAT-fs \([^)]*\): error|F2FS-fs \([^)]*\):.*(?:error|inconsistent)|NILFS error|squashfs.*error/i },
   { kind: 'io-error', re: /\bI\/O error\b|blk_update_request|print_req_error|critical (?:medium|target) error|Medium Error|Unrecovered read error|UNC(?:orrectable)? error|end_request:/i },
-  { kind: 'disk-warning', re: /\bata\d+(?:\.\d+)?: .*(?:exception Emask|failed command|SError)|\bhard resetting link\b|\bDID_(?:BAD_TARGET|NO_CONNECT|ERROR)\b|FAILED Result|nvme\d+: .*(?:timeout|I\/O \d+ QID \d+ timeout|controller is down|Removing after probe failure)|EXT4-fs .*error count since last fsck/i },
+  { kind: 'disk-warning', re: /\bata\d+(?:\.\d+)?: .*(?:exception Emask|failed command|SError)|\bhard resetting link\b|\bDID_(?:BAD_TARGET|NO_CONNECT|ERROR)\b|FAILED Result|nvme\d+: .*(?:timeout|I\/O \d+ QID \d+ timeout|controller is down|Removing after probe failure)/i },
   { kind: 'fs-recovered', re: /EXT[34]-fs \([^)]*\): (?:recovery complete|orphan cleanup on readonly fs|\d+ orphan inodes? deleted)|XFS \([^)]*\): (?:Starting recovery|Ending recovery)|BTRFS.*(?:start tree-log replay|replaying log)/i },
   { kind: 'oom', re: /Out of memory: Kill(?:ed)? process|oom-kill:|invoked oom-killer/i },
 ];
@@ -813,7 +814,8 @@ export function smartFindings(r: SmartReport, raw: string[] = []): Finding[] {
   const nowFailing = r.failing.filter((a) => a.whenFailed === 'now' || (a.thresh !== null && a.thresh > 0 && a.value !== null && a.value <= a.thresh));
   const pastFailing = r.failing.filter((a) => !nowFailing.includes(a));
   const nv = r.nvme;
-  if (r.passed === false || (nowFailing.some((a) => a.prefailure) && nowFailing.length > 0) || (nv && nv.criticalWarning !== 0)) {
+  // FAILED health, a pre-failure attribute at or below its threshold now, or an NVMe critical warning
+  if (r.passed === false || nowFailing.some((a) => a.prefailure) || (nv && nv.criticalWarning !== 0)) {
     out.push(
       finding(
         'hardware.smart.failing',
@@ -1024,6 +1026,17 @@ export function kernelFindings(text: string, source: string): Finding[] {
         'Often a loose or damaged cable, a failing disk or a power supply that sagged. Reseat the cable and watch whether it happens again.',
       ),
     );
+  const past = of(['fs-past-errors']);
+  if (past.length)
+    out.push(
+      finding(
+        'hardware.kernel.fs-past-errors',
+        'warn',
+        `Filesystems carry errors recorded before this boot and not yet repaired (${devicesOf(past)})`,
+        eventsEvidence(past),
+        'Plan a filesystem check (e2fsck -f, or xfs_repair) on the unmounted filesystem at the next maintenance window; back up first.',
+      ),
+    );
   const recovered = of(['fs-recovered']);
   if (recovered.length)
     out.push(
@@ -1057,7 +1070,9 @@ export function kernelFindings(text: string, source: string): Finding[] {
         'Loop devices back disk images (USB-drive images, snaps, test drives). A drive unplugged while mounted causes this; check that the image or drive it belongs to is intact.',
       ),
     );
-  if (out.length === 0) out.push(finding('hardware.kernel.clean', 'ok', `No disk I/O or filesystem errors in the kernel log since boot (${source})`, [`${source}: ${text.split('\n').filter(Boolean).length} lines scanned`]));
+  const scanned = `(${source}: ${text.split('\n').filter(Boolean).length} lines scanned)`;
+  if (out.length === 0) return [finding('hardware.kernel.clean', 'ok', `No disk I/O or filesystem errors in the kernel log since boot (${source})`, [scanned])];
+  for (const f of out) f.evidence.push(scanned);
   return out;
 }
 
