@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import { UserError } from './api/handlers.js';
 import { DEFAULT_SITE, type LifelineApp, type SiteConfig, mediaRoots, openLifeline } from './core/app.js';
 import { getMeta, setMeta } from './core/store/catalog.js';
+import { DRILL_SCENARIOS, type DrillResult, type DrillScenario } from './api/contract.js';
 import { KnowledgeService } from './core/kb/knowledge.js';
 import { CatalogDamagedError } from './core/store/catalog.js';
 import { inspectChatchat } from './core/chatchat/index.js';
@@ -75,6 +76,9 @@ Commands:
   site show | site set [--compose-projects a,b] [--expected-ports 7860] [--expected-mounts /srv/x]
                        [--air-gap|--no-air-gap] [--docker-socket PATH]
                                         what the site runs, for doctor and the recovery wizard
+  drill SCENARIO|all                    a disaster drill on a sandbox copy of the data root, timed:
+                                        index-lost index-corrupt catalog-corrupt model-missing disk-full container-down
+                                        port-conflict usb-pulled-mid-restore power-cut-mid-ingest power-cut-mid-backup
   models list                           GGUF files in the data root's models/ folder
   models use-chat FILE.gguf|none        choose the chat model (none: extractive answers only)
   kb list                               list knowledge bases
@@ -358,6 +362,20 @@ export async function runCli(argv: readonly string[]): Promise<number> {
           ].join('\n');
           out.print(human, r);
           return r.failed.length ? EXIT_PROBLEMS : EXIT_OK;
+        });
+      }
+      case 'drill': {
+        const [which] = rest;
+        if (!which) throw new UsageError(`drill needs a scenario: ${DRILL_SCENARIOS.join(', ')}, or all`);
+        const list = which === 'all' ? [...DRILL_SCENARIOS] : [which as DrillScenario];
+        if (!list.every((x) => (DRILL_SCENARIOS as readonly string[]).includes(x))) throw new UsageError(`unknown drill scenario "${which}"; one of: ${DRILL_SCENARIOS.join(', ')}, all`);
+        return await withApp(open, async (app) => {
+          const results = [];
+          for (const sc of list) results.push(await app.runDrill(sc));
+          const line = (r: DrillResult) =>
+            `${r.skipped ? 'SKIPPED' : r.detected && r.recovered ? 'PASS   ' : 'FAIL   '} ${r.scenario.padEnd(24)} ${r.skipped ? r.skipped : `detected ${r.detected ? `in ${r.detectMs} ms` : 'NO'}, recovered ${r.recovered ? `in ${r.recoverMs} ms` : 'NO'}${r.dataLost ? ', DATA LOST' : ''}`}`;
+          out.print(results.flatMap((r) => [line(r), ...(list.length === 1 ? r.steps.map((st) => `        ${st.ok ? '·' : '!'} ${st.what}`) : [])]).join('\n'), list.length === 1 ? results[0] : results);
+          return results.every((r) => r.detected && r.recovered && !r.dataLost && !r.skipped) ? EXIT_OK : EXIT_PROBLEMS;
         });
       }
       case 'doctor':

@@ -5,6 +5,7 @@ import { Header } from './components/Header.js';
 import { Nav } from './components/Nav.js';
 import { StatusBar } from './components/StatusBar.js';
 import { AccessNeeded } from './components/AccessNeeded.js';
+import { RecoveryBanners } from './components/RecoveryBanners.js';
 import { AskScreen } from './screens/AskScreen.js';
 import { KbScreen } from './screens/KbScreen.js';
 import { HealthScreen } from './screens/HealthScreen.js';
@@ -58,6 +59,7 @@ export function App() {
             {t('error.load', { message: loadError })}
           </p>
         )}
+        <RecoveryBanners />
         <Current />
       </main>
       <StatusBar />

@@ -24,6 +24,8 @@ import { RecoveryWizard } from './recovery/wizard.js';
 import { buildSteps } from './recovery/steps.js';
 import { summarize as summarizeReport, writeReport as writeReportFile } from './recovery/report.js';
 import { checkHardware } from './system/hardware.js';
+import { runDrill } from './recovery/drills.js';
+import { DRILL_SCENARIOS, type DrillResult, type DrillScenario, type DrillSchedule } from '../api/contract.js';
 import { checkStorage } from './system/storage.js';
 import { checkServices, openDocker, parseServiceActionId, runServiceAction } from './system/docker.js';
 import type { Finding } from '../api/contract.js';
@@ -89,6 +91,7 @@ export interface LifelineApp {
   backupStatus(): BackupStatus;
   readonly wizard: RecoveryWizard;
   readonly golden: GoldenService;
+  runDrill(scenario: DrillScenario): Promise<DrillResult>;
   /** Backs up into `repoDir` (creating the repository when the folder has none). */
   runBackup(repoDir: string, passphrase: string): Promise<BackupResult>;
   runRestore(repoDir: string, passphrase: string, snapshot?: string, kb?: string): Promise<RestoreResult>;
@@ -376,8 +379,16 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
     for (const target of policy.targets) await runBackup(target, passphrase).catch(() => undefined); // recorded as the last attempt
   }
   let driveWatch: { stop(): void } | null = null;
+  async function scheduledDrills(): Promise<void> {
+    const sch = drillSchedule();
+    if (!sch.nextRun || Date.parse(sch.nextRun) > Date.now() || jobs.list().some((j) => j.state === 'running')) return;
+    for (const sc of sch.scenarios) await runDrillHere(sc).catch(() => undefined);
+  }
   if (lock && (options.shell === 'server' || options.shell === 'electron')) {
-    scheduler = setInterval(() => void scheduledBackups().catch(() => undefined), 60_000);
+    scheduler = setInterval(() => {
+      void scheduledBackups().catch(() => undefined);
+      void scheduledDrills().catch(() => undefined);
+    }, 60_000);
     scheduler.unref();
     // Drives plugged in or pulled out show up in the console within seconds.
     driveWatch = watchBackupTargets((targets) => emit({ type: 'backup.targets', targets }), { roots: mediaRoots(), extraFolders: backupPolicy().targets, intervalMs: 2000 });
@@ -485,6 +496,32 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
     uncleanShutdown,
     writeReport: (run) => writeReportFile(reportsDir, run, { version: appVersion(), dataRoot: root, host: os.hostname() }),
   });
+  // -- drills ---------------------------------------------------------------------------------
+  const drillSchedule = (): DrillSchedule => {
+    const saved = JSON.parse(getMeta(db, 'drill_schedule') ?? '{}') as Partial<DrillSchedule>;
+    const monthlyDay = saved.monthlyDay === undefined ? 1 : saved.monthlyDay;
+    const lastRun = (db.prepare('SELECT max(started_at) AS t FROM drill_run').get() as { t: string | null }).t;
+    // Scheduled drills touch only sandbox copies by default; container-down and port-conflict act
+    // on the site's real services, so they run when the operator asks or adds them.
+    return { monthlyDay, scenarios: saved.scenarios ?? DRILL_SCENARIOS.filter((x) => x !== 'container-down' && x !== 'port-conflict'), lastRun, nextRun: nextMonthly(monthlyDay, lastRun) };
+  };
+  async function runDrillHere(scenario: DrillScenario): Promise<DrillResult> {
+    writable();
+    if (!(DRILL_SCENARIOS as readonly string[]).includes(scenario)) throw new UserError('bad-request', `unknown drill scenario "${scenario}"; one of: ${DRILL_SCENARIOS.join(', ')}`);
+    const result = await jobs.run('drill', `Drill: ${scenario}`, async () =>
+      runDrill(scenario, {
+        liveRoot: root,
+        copyCatalog: (dest) => db.prepare('VACUUM INTO ?').run(dest),
+        open: (dir, o) => openLifeline({ dataDir: dir, shell: 'cli', seedDemo: false, maintenance: o?.maintenance ?? true, command: `drill ${scenario}` }),
+        docker,
+        site: () => site(),
+      }),
+    );
+    db.prepare('INSERT INTO drill_run(id, scenario, started_at, result) VALUES (?, ?, ?, ?)').run(result.id, scenario, result.startedAt, JSON.stringify(result));
+    return result;
+  }
+  const drillHistory = (): DrillResult[] => (db.prepare('SELECT result FROM drill_run ORDER BY started_at DESC LIMIT 200').all() as { result: string }[]).map((r) => JSON.parse(r.result) as DrillResult);
+
   const wizardOp = () => {
     writable();
     return wizard;
@@ -617,6 +654,19 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
       golden.recordBaseline(run);
       return toGoldenRunResult(run);
     },
+    'drills.run': async (r) => runDrillHere(r.scenario),
+    'drills.history': async () => drillHistory(),
+    'drills.schedule': async () => drillSchedule(),
+    'drills.setSchedule': async (r) => {
+      writable();
+      const cur = drillSchedule();
+      const monthlyDay = r.monthlyDay === undefined ? cur.monthlyDay : r.monthlyDay;
+      if (monthlyDay !== null && (!Number.isInteger(monthlyDay) || monthlyDay < 1 || monthlyDay > 28)) throw new UserError('bad-request', 'the drill day must be 1–28 (or null for no schedule)');
+      const scenarios = r.scenarios ?? cur.scenarios;
+      if (scenarios.some((x) => !(DRILL_SCENARIOS as readonly string[]).includes(x))) throw new UserError('bad-request', `unknown drill scenario in ${scenarios.join(', ')}`);
+      setMeta(db, 'drill_schedule', JSON.stringify({ monthlyDay, scenarios }));
+      return drillSchedule();
+    },
     'jobs.list': async () => jobs.list(),
     'jobs.cancel': async (req) => ({ cancelled: jobs.cancel(String(req.id)) }),
   };
@@ -636,6 +686,7 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
     backupStatus,
     wizard,
     golden,
+    runDrill: runDrillHere,
     runBackup,
     runRestore,
     runRollback,
@@ -685,6 +736,15 @@ export interface SiteConfig {
 }
 
 export const DEFAULT_SITE: SiteConfig = { composeProjects: [], expectedPorts: [], expectedMounts: [], airGap: false, allowedListeners: [] };
+
+/** The next monthly drill date after the last run (or this month's day when none ran yet). */
+export function nextMonthly(day: number | null, lastRun: string | null, now = new Date()): string | null {
+  if (day === null) return null;
+  const next = new Date(now.getFullYear(), now.getMonth(), day, 3, 0, 0);
+  if (lastRun && Date.parse(lastRun) >= new Date(now.getFullYear(), now.getMonth(), 1).getTime()) next.setMonth(next.getMonth() + 1);
+  else if (next.getTime() < now.getTime() - 86_400_000 && lastRun) next.setMonth(next.getMonth() + 1);
+  return next.toISOString();
+}
 
 export const DEFAULT_POLICY: BackupPolicy = { dailyAt: '02:30', targets: [], keepDailySnapshots: 7, maxAgeHours: 26 };
 

@@ -10,13 +10,15 @@ export interface ConfirmDialogProps {
   input?: { label: string; initial: string };
   okLabel: string;
   danger?: boolean;
+  /** The OK button's test id (default `confirm-ok`). */
+  okTestId?: string;
   /** Does the work; a rejection keeps the dialog open and shows the message. */
   onConfirm(value: string): Promise<void>;
   onClose(): void;
 }
 
 /** A modal confirmation (native <dialog>): type-to-confirm for destructive actions, or one text field. */
-export function ConfirmDialog({ title, children, requireText, input, okLabel, danger, onConfirm, onClose }: ConfirmDialogProps) {
+export function ConfirmDialog({ title, children, requireText, input, okLabel, danger, okTestId = 'confirm-ok', onConfirm, onClose }: ConfirmDialogProps) {
   const t = useT();
   const ref = useRef<HTMLDialogElement>(null);
   const [value, setValue] = useState(input?.initial ?? '');
@@ -101,7 +103,7 @@ export function ConfirmDialog({ title, children, requireText, input, okLabel, da
           <button type="button" data-testid="confirm-cancel" onClick={onClose} disabled={busy}>
             {t('confirm.cancel')}
           </button>
-          <button type="submit" className={danger ? 'danger' : 'primary'} data-testid="confirm-ok" disabled={!ok || busy} autoFocus={!withInput}>
+          <button type="submit" className={danger ? 'danger' : 'primary'} data-testid={okTestId} disabled={!ok || busy} autoFocus={!withInput}>
             {okLabel}
           </button>
         </div>

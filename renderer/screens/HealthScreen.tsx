@@ -1,15 +1,14 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo } from 'react';
 import type { HealthComponent, IntegrityProblem, ReadyState, VerifyRun } from '../../electron/api/contract.js';
 import { useApp } from '../store/app.js';
 import { useHealth } from '../store/health.js';
 import { useT } from '../i18n/useT.js';
 import type { Translate } from '../i18n/index.js';
-import { formatClock, formatCount, formatDateTime, formatTook } from '../lib/format.js';
+import { formatCount, formatDateTime, formatTook } from '../lib/format.js';
 import {
   canRepair,
   componentLabelKey,
   countSeverities,
-  elapsedMs,
   latestRun,
   repairKindKey,
   runTone,
@@ -21,6 +20,8 @@ import {
 } from '../lib/health.js';
 import { isActive } from '../lib/jobs.js';
 import { ProgressBar } from '../components/ProgressBar.js';
+import { DoctorPanel } from '../components/DoctorPanel.js';
+import { Elapsed } from '../components/Elapsed.js';
 
 /** How often the summary is re-read while this screen is open. */
 export const HEALTH_REFRESH_MS = 10_000;
@@ -221,15 +222,6 @@ function ProblemRow({ problem }: { problem: IntegrityProblem }) {
       </td>
     </tr>
   );
-}
-
-function Elapsed({ since }: { since: number }) {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    const timer = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(timer);
-  }, []);
-  return <>{formatClock(elapsedMs(since, now))}</>;
 }
 
 function Checks() {
@@ -433,6 +425,7 @@ export function HealthScreen() {
         <Trend history={summary?.history ?? []} />
       </div>
       <Checks />
+      <DoctorPanel />
     </section>
   );
 }

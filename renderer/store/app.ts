@@ -19,6 +19,8 @@ export interface AppState {
   ready: ReadyState | null;
   locale: Locale;
   screen: Screen;
+  /** The operator picked a screen: start-up no longer moves to the recovery wizard by itself. */
+  screenChosen: boolean;
   jobs: JobMap;
   kbs: KbSummary[] | null;
   kbLoading: boolean;
@@ -50,6 +52,7 @@ export const useApp = create<AppState>()((set) => ({
   ready: null,
   locale: savedLocale(),
   screen: 'ask',
+  screenChosen: false,
   jobs: {},
   kbs: null,
   kbLoading: false,
@@ -67,7 +70,7 @@ export const useApp = create<AppState>()((set) => ({
     set({ locale });
   },
 
-  setScreen: (screen) => set({ screen }),
+  setScreen: (screen) => set({ screen, screenChosen: true }),
 
   applyEvent(event) {
     if (event.type === 'ready') setReady(event.ready);
@@ -121,6 +124,8 @@ async function load(): Promise<void> {
   try {
     const info = await bridge.invoke('app.info', {});
     useApp.setState({ info });
+    // After a power cut or a crash the console opens on the recovery wizard, not on Ask.
+    if (info.uncleanShutdown && !useApp.getState().screenChosen) useApp.setState({ screen: 'recovery' });
     await refreshReadyAndJobs();
     useApp.setState({ loadError: null });
     if (useApp.getState().kbs === null) await useApp.getState().loadKbs();

@@ -54,28 +54,31 @@ export async function backupDataRoot(db: Db, layout: DataRootLayout, models: Mod
       generation: (db.prepare("SELECT value FROM meta WHERE key = 'content_generation'").get() as { value: string } | undefined)?.value ?? '0',
       memo: JSON.parse((db.prepare('SELECT value FROM meta WHERE key = ?').get(memoKey) as { value: string } | undefined)?.value ?? 'null') as CatalogMemo | null,
     });
-    // One read transaction: the generation and the file list are seen at the same instant.
-    const listing = db.transaction(() => {
+    // Reuse needs the generation and the file list seen at one instant: one read transaction.
+    const reused = db.transaction(() => {
       const st = readState();
-      const reuse = st.memo !== null && st.memo.generation === st.generation && repo.hasBlob(repo.blobName(st.memo.sha256));
-      if (reuse) return { ...st, reuse, list: listFiles(db) };
-      db.prepare('VACUUM INTO ?').run(copy1);
-      return { ...st, reuse, list: null };
+      const ok = st.memo !== null && st.memo.generation === st.generation && repo.hasBlob(repo.blobName(st.memo.sha256));
+      return ok ? { ...st, list: listFiles(db) } : null;
     })();
     let catalog: Candidate;
     let list: FileList;
-    if (listing.reuse) {
-      catalog = { path: 'catalog.sqlite', abs: '', sha256: listing.memo!.sha256, size: listing.memo!.size, class: 'catalog' };
-      list = listing.list!;
+    let generation: string;
+    if (reused) {
+      catalog = { path: 'catalog.sqlite', abs: '', sha256: reused.memo!.sha256, size: reused.memo!.size, class: 'catalog' };
+      list = reused.list;
+      generation = reused.generation;
     } else {
+      // VACUUM INTO is itself one consistent read (it cannot run inside a transaction); the
+      // copy carries the generation it was taken at.
+      db.prepare('VACUUM INTO ?').run(copy1);
       const c = new Database(copy1);
+      generation = (c.prepare("SELECT value FROM meta WHERE key = 'content_generation'").get() as { value: string } | undefined)?.value ?? '0';
       list = listFiles(c);
       c.exec(VOLATILE_SQL);
       c.prepare('VACUUM INTO ?').run(copy2);
       c.close();
       catalog = { path: 'catalog.sqlite', abs: copy2, sha256: await sha256OfFile(copy2), size: fs.statSync(copy2).size, class: 'catalog' };
     }
-    const generation = listing.generation;
     const files: Candidate[] = [catalog];
     const blobsRel = path.relative(layout.root, layout.blobs).split(path.sep).join('/');
     for (const r of list.documents) {

@@ -87,13 +87,14 @@ export function getLlamaRuntime(): Promise<Llama> {
   return runtime;
 }
 
-/** Disposes every model loaded through this module, then the runtime (so a process or test can exit). */
+/**
+ * Disposes every model loaded through this module. The runtime itself stays for the life of the
+ * process: a second runtime created after disposing the first loses the log redirection and
+ * llama.cpp prints to stdout (seen with node-llama-cpp 3.21.1), which would corrupt `--json`.
+ */
 export async function disposeLlamaRuntime(): Promise<void> {
   for (const m of [...open]) await m.dispose().catch(() => undefined);
   open.clear();
-  const r = runtime;
-  runtime = null;
-  if (r) await (await r.catch(() => null))?.dispose();
 }
 
 async function loadModelFile(file: string): Promise<LlamaModel> {

@@ -143,6 +143,15 @@ const MIGRATIONS: string[] = [
     ok INTEGER NOT NULL
   );
   `,
+  // 6: drill results, for the Drills screen's history and trends.
+  `
+  CREATE TABLE drill_run (
+    id TEXT PRIMARY KEY,
+    scenario TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    result TEXT NOT NULL
+  );
+  `,
 ];
 
 export function openCatalog(file: string, options: { readonly?: boolean } = {}): Db {

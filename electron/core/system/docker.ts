@@ -81,6 +81,8 @@ export interface HostProbe {
   writeError(p: string): string | null;
   ownerUid(p: string): number | null;
   portHolders(port: number): PortHolder[];
+  /** false inside a container, where the host's bind-mount sources are not visible (default true). */
+  seesHostPaths?: boolean;
 }
 
 // ---- small helpers -------------------------------------------------------------------------
@@ -270,6 +272,20 @@ export const realHostProbe: HostProbe = {
   portHolders: findPortHolders,
 };
 
+/**
+ * The host probe for this engine. Lifeline sees the paths the engine sees (bind-mount sources)
+ * only when it shares the engine's filesystem, i.e. when the engine's data root exists here;
+ * inside a container it usually does not, and missing-looking paths prove nothing.
+ */
+async function hostProbeFor(docker: Dockerode): Promise<HostProbe> {
+  try {
+    const info = (await withTimeout(docker.info(), 5000, 'docker info')) as { DockerRootDir?: string };
+    return { ...realHostProbe, seesHostPaths: !info.DockerRootDir || fs.existsSync(info.DockerRootDir) };
+  } catch {
+    return realHostProbe;
+  }
+}
+
 // ---- one container -------------------------------------------------------------------------
 
 const hasHealthcheck = (info: Inspect) => {
@@ -316,6 +332,7 @@ interface MountProblem {
 /** Missing host folders, read-only filesystems and (for a numeric container user) wrong owners. */
 export function mountProblems(info: Inspect, probe: HostProbe = realHostProbe): MountProblem[] {
   const out: MountProblem[] = [];
+  if (probe.seesHostPaths === false) return out;
   const uid = /^(\d+)(:\d+)?$/.exec(info.Config.User ?? '')?.[1];
   for (const m of info.Mounts ?? []) {
     if (m.Type !== 'bind' && m.Type !== 'volume') continue;
@@ -463,6 +480,11 @@ export async function checkServices(docker: Dockerode | null, opts: ServicesChec
     return done();
   }
   findings.push(finding('docker-engine', 'ok', 'The Docker engine answers', [version]));
+  const probe = await hostProbeFor(docker);
+  if (probe.seesHostPaths === false) {
+    findings.push(finding('mounts-unchecked', 'info', "Lifeline does not see the Docker engine's filesystem (it runs in a container?): bind-mount folders are not checked from here",
+      ['the engine\'s data root is not visible here'], [], 'Run `lifeline doctor` on the host itself to check the mounts.'));
+  }
 
   // Which projects: the named ones, else every compose project present; plus Lifeline's own if present.
   const all = await withTimeout(docker.listContainers({ all: true, filters: { label: [COMPOSE_PROJECT_LABEL] } }), 10_000, 'docker ps');
@@ -498,7 +520,7 @@ export async function checkServices(docker: Dockerode | null, opts: ServicesChec
       } catch {
         /* a container whose log file is gone still gets its other findings */
       }
-      findings.push(...containerFindings(info, { logLines: logs, self: self.includes(info.Id) }));
+      findings.push(...containerFindings(info, { logLines: logs, probe, self: self.includes(info.Id) }));
     }
     const stopped = members.length - running;
     findings.push(finding('project-status', stopped ? 'fail' : 'ok', `${project}: ${running} of ${members.length} containers running`,
@@ -558,8 +580,8 @@ async function waitReady(c: Dockerode.Container, timeoutMs: number): Promise<{ o
   }
 }
 
-function refusal(info: Inspect): string | null {
-  const missing = mountProblems(info).filter((m) => m.problem === 'missing');
+function refusal(info: Inspect, probe: HostProbe): string | null {
+  const missing = mountProblems(info, probe).filter((m) => m.problem === 'missing');
   return missing.length
     ? `${nameOf(info)} not started: ${missing.map((m) => `the host path ${m.source} (mounted at ${m.destination})`).join(', ')} is missing. Docker would start it on an empty folder; bring the mount back first.`
     : null;
@@ -624,12 +646,12 @@ export function startOrder(infos: Inspect[]): Inspect[] {
   return order;
 }
 
-async function startOne(docker: Dockerode, ref: string, timeoutMs: number): Promise<{ ok: boolean; message: string; info: Inspect }> {
+async function startOne(docker: Dockerode, ref: string, timeoutMs: number, probe: HostProbe): Promise<{ ok: boolean; message: string; info: Inspect }> {
   const c = docker.getContainer(ref);
   const info = await c.inspect();
   const name = nameOf(info);
   if (info.State.Running && !info.State.Paused && !info.State.Restarting) return { ok: true, message: `${name} was already running`, info };
-  const refused = refusal(info);
+  const refused = refusal(info, probe);
   if (refused) return { ok: false, message: refused, info };
   try {
     if (info.State.Paused) await c.unpause();
@@ -649,13 +671,14 @@ export async function runServiceAction(docker: Dockerode, action: ServiceAction,
   const touched: Inspect[] = [];
   const result = (ok: boolean, message: string): ServiceActionResult => ({ ok, message, containers: touched.map(statusOfContainer) });
   try {
+    const probe = await hostProbeFor(docker);
     if (action.id === 'start-all') {
       const list = await docker.listContainers({ all: true, filters: { label: [`${COMPOSE_PROJECT_LABEL}=${target}`] } });
       if (list.length === 0) return result(false, `No container of compose project "${target}"`);
       const order = startOrder(await Promise.all(list.map((c) => docker.getContainer(c.Id).inspect())));
       const started: string[] = [];
       for (const [n, info] of order.entries()) {
-        const r = await startOne(docker, info.Id, timeoutMs);
+        const r = await startOne(docker, info.Id, timeoutMs, probe);
         touched.push(r.info);
         if (!r.ok) {
           const rest = order.slice(n + 1).map(nameOf);
@@ -667,14 +690,14 @@ export async function runServiceAction(docker: Dockerode, action: ServiceAction,
     }
 
     if (action.id === 'start') {
-      const r = await startOne(docker, target, timeoutMs);
+      const r = await startOne(docker, target, timeoutMs, probe);
       touched.push(r.info);
       return result(r.ok, r.message);
     }
 
     const info = await docker.getContainer(target).inspect();
     const c = docker.getContainer(info.Id); // by id: during a recreate the name moves to the new container
-    const refused = refusal(info);
+    const refused = refusal(info, probe);
     if (refused) {
       touched.push(info);
       return result(false, refused.replace('not started', `not ${action.id === 'restart' ? 'restarted' : 'recreated'}`));
