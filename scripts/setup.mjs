@@ -39,6 +39,7 @@ const DEBIAN_PACKAGES = {
   'fonts-wqy-microhei': 'Chinese glyphs in the console screenshots taken by the end-to-end tests',
   'docker.io': 'a real Docker engine for the services checks (the tests start a private dockerd)',
   'busybox-static': 'a tiny root filesystem for test container images (docker import)',
+  'docker-compose': 'checks the shipped resources/compose/docker-compose.yml against a real engine',
 };
 
 function log(msg) {

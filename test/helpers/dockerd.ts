@@ -8,9 +8,13 @@
 // No registry is reachable: importBusyboxImage() builds an image with `docker import` from a tar
 // made here of busybox-static's /bin/busybox plus applet symlinks.
 //
-// One engine per test process (idempotent). Two private engines at once would fight over the
-// same names, so a machine-wide lock file serialises test processes that want one.
-import { spawn, type ChildProcess } from 'node:child_process';
+// One engine per test process (idempotent). Test files in other processes would fight over the
+// same host ports (7860 …), so a machine-wide lock (os.tmpdir()/lifeline-dockerd.lock, taken in
+// startPrivateDockerd, released by stop() or when the process exits) serialises them: a file that
+// may wait for it needs a beforeAll timeout above the other files' run time (it waits up to 170 s).
+// If the process dies hard, its dockerd is SIGKILLed by the exit hooks; its folder is left in
+// os.tmpdir() (lifeline-dockerd-*).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -106,17 +110,42 @@ function releaseLock(): void {
   }
 }
 
+/** Lazily unmounts every mount point inside dir, deepest first. */
+function unmountUnder(dir: string): void {
+  const points = fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4]?.replace(/\\040/g, ' '))
+    .filter((p): p is string => !!p && p.startsWith(dir + '/'))
+    .sort((a, b) => b.length - a.length);
+  for (const p of points) spawnSync('umount', ['-l', p], { stdio: 'ignore' });
+}
+
+/** Kills containerd shims of this engine that outlived it (they do when dockerd is killed hard). */
+function killShims(dir: string): void {
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmd.includes('containerd-shim') && cmd.includes(`${dir}/`)) process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+}
+
 let running: Promise<PrivateDockerd> | null = null;
+let runningDir = '';
 let child: ChildProcess | null = null;
 let hooked = false;
 
 function killNow(): void {
-  if (child?.exitCode === null && child.pid) {
+  if (child && child.exitCode === null && child.signalCode === null) {
     try {
       child.kill('SIGKILL');
     } catch {
       /* gone */
     }
+    if (runningDir) killShims(runningDir);
   }
   releaseLock();
 }
@@ -133,7 +162,7 @@ export function startPrivateDockerd(): Promise<PrivateDockerd> {
 async function launch(): Promise<PrivateDockerd> {
   const avail = dockerAvailable();
   if (!avail.ok) throw new Error(avail.reason);
-  await takeLock(120_000);
+  await takeLock(170_000);
   if (!hooked) {
     hooked = true;
     process.on('exit', killNow);
@@ -145,6 +174,7 @@ async function launch(): Promise<PrivateDockerd> {
     }
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lifeline-dockerd-'));
+  runningDir = dir;
   const socket = path.join(dir, 'docker.sock');
   const logFile = path.join(dir, 'dockerd.log');
   const log = fs.openSync(logFile, 'a');
@@ -165,9 +195,9 @@ async function launch(): Promise<PrivateDockerd> {
 
   const until = Date.now() + 30_000;
   for (;;) {
-    if (proc.exitCode !== null) {
+    if (proc.exitCode !== null || proc.signalCode !== null) {
       releaseLock();
-      throw new Error(`dockerd exited with status ${proc.exitCode}:\n${tail()}`);
+      throw new Error(`dockerd exited (${proc.exitCode ?? proc.signalCode}):\n${tail()}`);
     }
     try {
       if (fs.existsSync(socket)) {
@@ -188,7 +218,7 @@ async function launch(): Promise<PrivateDockerd> {
   let stopped: Promise<void> | null = null;
   const stop = () =>
     (stopped ??= (async () => {
-      if (proc.exitCode === null) {
+      if (proc.exitCode === null && proc.signalCode === null) {
         proc.kill('SIGTERM'); // dockerd stops its containers, unmounts, then exits
         const t = setTimeout(() => proc.kill('SIGKILL'), 20_000);
         await exited;
@@ -196,11 +226,14 @@ async function launch(): Promise<PrivateDockerd> {
       }
       child = null;
       running = null;
+      runningDir = '';
+      killShims(dir);
       releaseLock();
+      unmountUnder(dir); // dockerd leaves exec/netns/default (an nsfs bind mount) behind
       try {
         fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
       } catch {
-        /* a busy overlay mount: leave it for the next boot's tmp cleaner */
+        /* still busy: leave it for the next boot's tmp cleaner */
       }
     })());
   return { socket, dir, docker, stop };
@@ -208,7 +241,7 @@ async function launch(): Promise<PrivateDockerd> {
 
 // ---- a busybox image, without a registry -------------------------------------------------------
 
-interface TarEntry {
+export interface TarEntry {
   name: string;
   type: 'file' | 'dir' | 'symlink';
   mode: number;
@@ -289,3 +322,34 @@ export async function importBusyboxImage(docker: Dockerode, tag: string): Promis
   if (errors.length) throw new Error(`docker import failed: ${errors.join('; ')}`);
   return ids[0] ?? (await docker.getImage(tag).inspect()).Id;
 }
+
+/**
+ * An almost empty image (merged-/usr symlinks, /etc/passwd, /tmp, /data) for running the host's
+ * own Node.js in a container: bind-mount HOST_NODE_BINDS into it. Lets the tests run Lifeline's
+ * real docker-compose.yml without the node:20 base image no registry here can provide.
+ */
+export async function importHostRootImage(docker: Dockerode, tag: string): Promise<void> {
+  const [repo, version = 'latest'] = tag.split(/:(?=[^/]+$)/);
+  const tar = tarball([
+    { name: 'usr/', type: 'dir', mode: 0o755 },
+    ...['bin', 'lib', 'lib64'].map((d): TarEntry => ({ name: d, type: 'symlink', mode: 0o777, link: `usr/${d}` })),
+    // A real folder, not a link into the bind-mounted /usr: `init: true` mounts /sbin/docker-init here.
+    { name: 'sbin/', type: 'dir', mode: 0o755 },
+    { name: 'etc/', type: 'dir', mode: 0o755 },
+    { name: 'etc/alternatives/', type: 'dir', mode: 0o755 },
+    { name: 'etc/passwd', type: 'file', mode: 0o644, data: Buffer.from('root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/usr/sbin/nologin\n') },
+    { name: 'etc/group', type: 'file', mode: 0o644, data: Buffer.from('root:x:0:\nnogroup:x:65534:\n') },
+    { name: 'tmp/', type: 'dir', mode: 0o1777 },
+    { name: 'data/', type: 'dir', mode: 0o755 },
+    { name: 'opt/', type: 'dir', mode: 0o755 },
+  ]);
+  const stream = await docker.importImage(Readable.from([tar]), { repo, tag: version } as {});
+  await new Promise<void>((resolve, reject) => {
+    stream.on('data', () => {});
+    stream.on('end', () => resolve());
+    stream.on('error', reject);
+  });
+}
+
+/** Read-only binds that give importHostRootImage()'s image the host's Node.js and shared libraries. */
+export const HOST_NODE_BINDS = ['/usr:/usr:ro', '/etc/alternatives:/etc/alternatives:ro'];

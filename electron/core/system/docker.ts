@@ -80,6 +80,8 @@ export interface HostProbe {
   /** null when writable, else the errno code (EROFS, EACCES, …). */
   writeError(p: string): string | null;
   ownerUid(p: string): number | null;
+  /** The folder's mtime (ISO) when p is an empty directory, else null. */
+  emptyDirSince(p: string): string | null;
   portHolders(port: number): PortHolder[];
   /** false inside a container, where the host's bind-mount sources are not visible (default true). */
   seesHostPaths?: boolean;
@@ -269,6 +271,13 @@ export const realHostProbe: HostProbe = {
       return null;
     }
   },
+  emptyDirSince(p) {
+    try {
+      return fs.readdirSync(p).length === 0 ? fs.statSync(p).mtime.toISOString() : null;
+    } catch {
+      return null;
+    }
+  },
   portHolders: findPortHolders,
 };
 
@@ -325,7 +334,7 @@ export function publishedPorts(info: Inspect): { port: number; text: string }[] 
 interface MountProblem {
   source: string;
   destination: string;
-  problem: 'missing' | 'readonly' | 'permission';
+  problem: 'missing' | 'empty' | 'readonly' | 'permission';
   detail: string;
 }
 
@@ -343,6 +352,10 @@ export function mountProblems(info: Inspect, probe: HostProbe = realHostProbe): 
       out.push({ ...base, problem: 'missing', detail: `${m.Type} ${m.Source} → ${m.Destination}: host path missing` });
       continue;
     }
+    // Docker makes a missing bind folder as an empty one: the failed mount of the reference incident
+    // turns into a service running on no data.
+    const empty = m.Type === 'bind' ? probe.emptyDirSince(m.Source) : null;
+    if (empty) out.push({ ...base, problem: 'empty', detail: `bind ${m.Source} → ${m.Destination} is an empty folder (last changed ${empty})` });
     if (!m.RW) continue; // read-only on purpose
     const werr = probe.writeError(m.Source);
     if (werr === 'EROFS') out.push({ ...base, problem: 'readonly', detail: `${m.Type} ${m.Source} → ${m.Destination} is mounted rw, but the host filesystem is read-only (EROFS)` });
@@ -420,6 +433,10 @@ export function containerFindings(info: Inspect, ctx: ContainerContext = {}): Fi
       out.push(finding('mount-missing', 'fail', `${name}: the host path ${m.source} (mounted at ${m.destination}) is missing`,
         [m.detail, ...(s.Error ? [`last error: ${s.Error}`] : []), `state: ${s.Status}`], [],
         'A failed mount or a damaged filesystem. Do not start the container before the path is back: Docker creates an empty folder in its place and the service would start on empty data. Check the storage step (mount -a, fsck), or restore the data from a backup.'));
+    } else if (m.problem === 'empty') {
+      out.push(finding('mount-empty', 'warn', `${name}: the host folder ${m.source} (mounted at ${m.destination}) is empty`,
+        [m.detail, `container started ${s.StartedAt}`], [],
+        'If it should hold data, its filesystem may not have been mounted when the container started: Docker then creates an empty folder and the service runs on no data. Check the storage step (mount -a), then restart the container.'));
     } else if (m.problem === 'readonly') {
       out.push(finding('mount-readonly', 'warn', `${name}: ${m.source} is on a filesystem that is read-only now`, [m.detail],
         [], 'The kernel remounts a damaged filesystem read-only. Check the storage step (dmesg, fsck), then restart the container.'));
