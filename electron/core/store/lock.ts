@@ -14,6 +14,9 @@ export interface LockOwner {
 
 /** Lock files this process holds, so a second open in the same process is refused too. */
 const heldHere = new Map<string, LockOwner>();
+/** One exit hook for every lock (a long-running server opens many, e.g. for drills). */
+const releaseAtExit = new Set<DataRootLock>();
+let exitHookInstalled = false;
 
 export class DataRootLock {
   private constructor(
@@ -39,7 +42,11 @@ export class DataRootLock {
         fs.closeSync(fd);
         const lock = new DataRootLock(file);
         heldHere.set(file, me);
-        process.once('exit', () => lock.release());
+        releaseAtExit.add(lock);
+        if (!exitHookInstalled) {
+          exitHookInstalled = true;
+          process.once('exit', () => releaseAtExit.forEach((l) => l.release()));
+        }
         return lock;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`${file}: cannot create the lock file: ${(err as Error).message}`);
@@ -56,6 +63,7 @@ export class DataRootLock {
     if (this.released) return;
     this.released = true;
     heldHere.delete(this.file);
+    releaseAtExit.delete(this);
     const owner = readOwner(this.file);
     if (owner?.pid === process.pid) fs.rmSync(this.file, { force: true });
   }
