@@ -13,10 +13,14 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const passThrough = process.argv.slice(2);
 
+// Looks for Electron's binary without require('electron'): that module tries to download the
+// binary when it is missing, and this machine must not reach out.
 function electronBinary() {
   try {
-    const p = require('electron'); // the path of the binary, or throws when it was never downloaded
-    return typeof p === 'string' && fs.existsSync(p) ? p : null;
+    const dir = path.dirname(require.resolve('electron/package.json'));
+    const rel = fs.readFileSync(path.join(dir, 'path.txt'), 'utf8').trim();
+    const bin = path.join(dir, 'dist', rel);
+    return fs.existsSync(bin) ? bin : null;
   } catch {
     return null;
   }
