@@ -333,12 +333,18 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
     return repo;
   }
 
+  async function initRepo(dir: string, passphrase: string): Promise<Repository> {
+    const repo = await Repository.init(dir, passphrase);
+    unlocked.set(`${path.resolve(dir)}\u0000${createHash('sha256').update(passphrase).digest('hex')}`, repo);
+    return repo;
+  }
+
   async function runBackup(repoDir: string, passphrase: string): Promise<BackupResult> {
     writable();
     await whenReadyOrThrow();
     const at = new Date().toISOString();
     try {
-      const repo = Repository.isRepository(repoDir) ? await openRepo(repoDir, passphrase) : await Repository.init(repoDir, passphrase);
+      const repo = Repository.isRepository(repoDir) ? await openRepo(repoDir, passphrase) : await initRepo(repoDir, passphrase);
       const result = await jobs.run('backup', `Backup to ${repoDir}`, async (ctx) => backupDataRoot(db, layout, await models.scan(true), repo, ctx));
       const pruned = pruneRepository(repo, backupPolicy().keepDailySnapshots);
       setMeta(db, 'last_backup_good', JSON.stringify({ at: new Date().toISOString(), repo: repo.dir, snapshot: result.snapshot }));
@@ -613,7 +619,7 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
     'backup.targets': async () => listBackupTargets({ roots: mediaRoots(), extraFolders: backupPolicy().targets }),
     'backup.mount': async (r) => mountDrive(String(r.device ?? '')),
     'backup.init': async (r) => {
-      const repo = await Repository.init(String(r.repo ?? ''), String(r.passphrase ?? ''));
+      const repo = await initRepo(String(r.repo ?? ''), String(r.passphrase ?? ''));
       return { repo: repo.dir, id: repo.info.id };
     },
     'backup.run': async (r) => runBackup(String(r.repo ?? ''), String(r.passphrase ?? '')),

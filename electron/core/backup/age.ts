@@ -19,6 +19,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
+import { scrypt as nodeScrypt } from 'node:crypto';
 import { x25519 as nobleX25519 } from '@noble/curves/ed25519.js';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { Decrypter, Encrypter } from 'age-encryption';
@@ -1056,7 +1057,13 @@ function scryptStanza(buf: Buffer): { header: Header; length: number; logN: numb
  */
 export async function decryptWithPassphrase(ciphertext: Uint8Array, passphrase: string): Promise<Buffer> {
   const buf = toBuffer(ciphertext);
-  const { header, length } = scryptStanza(buf);
+  const { header, length, logN } = scryptStanza(buf);
+  // Node's native scrypt runs off the main thread (~0.8 s at log N 18 here, against ~1.6 s for
+  // the JS one, which also blocks the event loop): the stanza's key is derived natively and the
+  // file key unwrapped exactly as age does; any surprise falls back to age-encryption.
+  const native = await nativeScryptUnwrap(header, passphrase, logN).catch(() => undefined);
+  if (native === null) throw new AgeError('wrong-passphrase', 'the passphrase does not open this file');
+  if (native) return decryptWithFileKey(header, native, buf.subarray(length));
   const d = new Decrypter();
   d.addPassphrase(passphrase);
   let fileKey: Buffer;
@@ -1070,4 +1077,15 @@ export async function decryptWithPassphrase(ciphertext: Uint8Array, passphrase: 
     throw new AgeError('tampered', `the scrypt header was rejected: ${msg}`, { cause: err });
   }
   return decryptWithFileKey(header, fileKey, buf.subarray(length));
+}
+
+/** The file key from an scrypt stanza with Node's scrypt; null when the passphrase is wrong. */
+async function nativeScryptUnwrap(header: Header, passphrase: string, logN: number): Promise<Buffer | null> {
+  const st = header.stanzas[0]!;
+  const salt = b64decode(st.args[1]!)!;
+  const N = 2 ** logN;
+  const key = await new Promise<Buffer>((resolve, reject) =>
+    nodeScrypt(Buffer.from(passphrase, 'utf8'), Buffer.concat([Buffer.from('age-encryption.org/v1/scrypt'), salt]), 32, { N, r: 8, p: 1, maxmem: 256 * N * 8 + (64 << 20) }, (err, k) => (err ? reject(err) : resolve(k))),
+  );
+  return AEAD.open(key, ZERO_NONCE, st.body);
 }
