@@ -743,12 +743,12 @@ export interface SiteConfig {
 
 export const DEFAULT_SITE: SiteConfig = { composeProjects: [], expectedPorts: [], expectedMounts: [], airGap: false, allowedListeners: [] };
 
-/** The next monthly drill date after the last run (or this month's day when none ran yet). */
+/** The next monthly drill: this month's day at 03:00 if it is still ahead and no drill ran this month, else next month's. */
 export function nextMonthly(day: number | null, lastRun: string | null, now = new Date()): string | null {
   if (day === null) return null;
   const next = new Date(now.getFullYear(), now.getMonth(), day, 3, 0, 0);
-  if (lastRun && Date.parse(lastRun) >= new Date(now.getFullYear(), now.getMonth(), 1).getTime()) next.setMonth(next.getMonth() + 1);
-  else if (next.getTime() < now.getTime() - 86_400_000 && lastRun) next.setMonth(next.getMonth() + 1);
+  const ranThisMonth = lastRun !== null && Date.parse(lastRun) >= new Date(now.getFullYear(), now.getMonth(), 1).getTime();
+  if (next.getTime() <= now.getTime() || ranThisMonth) next.setMonth(next.getMonth() + 1);
   return next.toISOString();
 }
 

@@ -65,7 +65,7 @@ export function ReportView({ report, run, onClose }: { report: ShownReport; run:
       )}
       <p className="wizard-report-export-row">
         <a className="button-link primary" data-testid="wizard-report-export" href={href} download={fileName}>
-          ⭳ {t('report.export')}
+          <span aria-hidden="true">↓</span> {t('report.export')}
         </a>{' '}
         <span className="muted small-text">{t('report.exportHint')}</span>
       </p>
