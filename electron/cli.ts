@@ -505,7 +505,14 @@ async function serve(str: (n: string) => string | undefined, flags: Map<string, 
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${str('--port')} is not a port number`);
   const app = await openLifeline({ dataDir: str('--data'), shell: 'server', seedDemo: !flags.has('--no-demo'), background: true });
   if (app.info.dataRootWarning) process.stderr.write(`lifeline: warning: ${app.info.dataRootWarning}\n`);
-  const server = await startServer(app, { host: str('--host'), port });
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer(app, { host: str('--host'), port });
+  } catch (err) {
+    await app.close(); // release the data root and stop watchers, or the process would linger
+    const e = err as NodeJS.ErrnoException;
+    throw new Error(e.code === 'EADDRINUSE' ? `port ${port} is already in use on 127.0.0.1; choose another with --port` : e.message);
+  }
   const tokenFile = str('--token-file');
   if (tokenFile) fs.writeFileSync(tokenFile, server.token + '\n', { mode: 0o600 });
   if (flags.has('--json')) process.stdout.write(JSON.stringify({ url: server.url, consoleUrl: server.consoleUrl, port: server.port, token: server.token, dataRoot: app.info.dataRoot }) + '\n');

@@ -301,6 +301,8 @@ export interface InvokeDeps {
   /** The opened core; rejects when the data root could not be opened. */
   core(): Promise<ShellCore>;
   isTrustedSender(event: InvokeEventLike): boolean;
+  /** Prints a report's HTML to PDF (the desktop app's answer to `reports.pdf`). */
+  printPdf?(html: string): Promise<Buffer>;
 }
 
 /** The `ipcMain.handle(IPC_INVOKE, …)` listener: sender check, then the shared dispatcher. */
@@ -318,8 +320,44 @@ export function createInvokeHandler(deps: InvokeDeps): (event: InvokeEventLike, 
     } catch (err) {
       return { ok: false, error: { code: 'core-unavailable', message: err instanceof Error ? err.message : String(err) } };
     }
+    if (method === 'reports.pdf' && deps.printPdf) {
+      const report = await callApi(lifeline.handlers, 'reports.get', request);
+      if (!report.ok) return report;
+      try {
+        const { id, html } = report.value as { id: string; html: string };
+        return { ok: true, value: { id, pdfBase64: (await deps.printPdf(html)).toString('base64') } };
+      } catch (err) {
+        return { ok: false, error: { code: 'pdf-failed', message: `the report could not be printed to PDF: ${err instanceof Error ? err.message : String(err)}` } };
+      }
+    }
     return callApi(lifeline.handlers, method, request);
   };
+}
+
+/** A window that can only render the given HTML (no script, no preload, no network) and print it. */
+export interface PrintWindowLike {
+  readonly webContents: { printToPDF(options: { printBackground: boolean; pageSize: string }): Promise<Buffer> };
+  loadURL(url: string): Promise<void>;
+  destroy(): void;
+}
+
+/**
+ * Prints a self-contained report page to PDF in a hidden, sandboxed window with JavaScript off;
+ * the page arrives as a data: URL, so nothing is fetched.
+ */
+export async function printReportToPdf(BrowserWindow: new (options: object) => PrintWindowLike, html: string): Promise<Buffer> {
+  const win = new BrowserWindow({
+    show: false,
+    width: 900,
+    height: 1200,
+    webPreferences: { sandbox: true, contextIsolation: true, nodeIntegration: false, javascript: false, webSecurity: true, images: false, spellcheck: false },
+  });
+  try {
+    await win.loadURL(`data:text/html;charset=utf-8;base64,${Buffer.from(html, 'utf8').toString('base64')}`);
+    return await win.webContents.printToPDF({ printBackground: true, pageSize: 'A4' });
+  } finally {
+    win.destroy();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -471,7 +509,11 @@ export function startLifelineShell(electron: ElectronLike, options: ShellOptions
       const lifeline = core;
       electron.ipcMain.handle(
         IPC_INVOKE,
-        createInvokeHandler({ core: () => lifeline, isTrustedSender: (event) => isTrustedSender(event, (c) => ourContents.has(c)) }),
+        createInvokeHandler({
+          core: () => lifeline,
+          isTrustedSender: (event) => isTrustedSender(event, (c) => ourContents.has(c)),
+          printPdf: (html) => printReportToPdf(electron.BrowserWindow as unknown as new (options: object) => PrintWindowLike, html),
+        }),
       );
       openWindow();
     },

@@ -58,6 +58,7 @@ const PRELOAD_API_METHODS = [
   'doctor.run',
   'reports.list',
   'reports.get',
+  'reports.pdf',
   'golden.sets',
   'golden.save',
   'golden.run',

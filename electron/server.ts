@@ -104,7 +104,12 @@ export async function startServer(app: LifelineApp, options: ServeOptions = {}):
     if (p.startsWith('/api/')) {
       if (!hasToken(req)) return sendJson(res, 401, { error: { code: 'unauthorized', message: 'missing or wrong token: open the address printed by `lifeline serve`' } });
       if (p === '/api/events' && req.method === 'GET') return openEvents(req, res);
-      const method = decodeURIComponent(p.slice('/api/'.length));
+      let method: string;
+      try {
+        method = decodeURIComponent(p.slice('/api/'.length));
+      } catch {
+        return sendJson(res, 400, { error: { code: 'bad-path', message: 'malformed API path' } });
+      }
       if (req.method !== 'POST') return sendJson(res, 405, { error: { code: 'method-not-allowed', message: 'use POST' } });
       if (!isApiMethod(method)) return sendJson(res, 404, { error: { code: 'unknown-method', message: `unknown API method: ${method}` } });
       let body: unknown;

@@ -536,6 +536,8 @@ export interface ApiMethods {
   'reports.list': { req: Record<string, never>; res: ReportSummary[] };
   /** The report as a self-contained HTML page. */
   'reports.get': { req: { id: string }; res: { id: string; html: string } };
+  /** The report as PDF: only in the desktop app, where Electron can print (the server says so). */
+  'reports.pdf': { req: { id: string }; res: { id: string; pdfBase64: string } };
   'golden.sets': { req: Record<string, never>; res: GoldenSet[] };
   'golden.save': { req: { set: GoldenSet }; res: GoldenSet };
   'golden.run': { req: { kb: string }; res: GoldenRunResult };
@@ -597,6 +599,7 @@ export const API_METHODS: readonly ApiMethod[] = [
   'doctor.run',
   'reports.list',
   'reports.get',
+  'reports.pdf',
   'golden.sets',
   'golden.save',
   'golden.run',

@@ -498,7 +498,7 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
     restore: (repo, pass, snap) => runRestore(repo, pass, snap),
   });
   const reportsDir = path.join(root, 'reports');
-  const wizard = new RecoveryWizard(db, steps, {
+  const wizard = new RecoveryWizard(() => db, steps, {
     uncleanShutdown,
     writeReport: (run) => writeReportFile(reportsDir, run, { version: appVersion(), dataRoot: root, host: os.hostname() }),
   });
@@ -531,6 +531,13 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
   const wizardOp = () => {
     writable();
     return wizard;
+  };
+
+  /** Folders named over the API must be absolute: a relative one would resolve against the server's working directory. */
+  const absoluteFolder = (value: unknown, what: string): string => {
+    const v = typeof value === 'string' ? value.trim() : '';
+    if (!v || !path.isAbsolute(v)) throw new UserError('bad-path', `${what} must be an absolute folder path (e.g. /media/usb/lifeline-backup), not "${String(value ?? '')}"`);
+    return path.normalize(v);
   };
 
   const writable = () => {
@@ -610,30 +617,39 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
     'integrity.verify': async (r) => verify(Boolean(r.deep)),
     'integrity.repair': async () => repair(),
     'health.summary': async () => health(),
-    'chatchat.inspect': async (r) => jobs.run('chatchat', `Inspect ${r.dir}`, async () => inspectChatchat(String(r.dir ?? ''), { deep: Boolean(r.deep) })),
+    'chatchat.inspect': async (r) => {
+      const dir = absoluteFolder(r.dir, 'the Chatchat folder');
+      return jobs.run('chatchat', `Inspect ${dir}`, async () => inspectChatchat(dir, { deep: Boolean(r.deep) }));
+    },
     'chatchat.import': async (r) => {
       writable();
       await whenReadyOrThrow();
-      return importChatchatInto(String(r.dir ?? ''), String(r.kb ?? ''), r.sourceKb);
+      return importChatchatInto(absoluteFolder(r.dir, 'the Chatchat folder'), String(r.kb ?? ''), r.sourceKb);
     },
     'backup.targets': async () => listBackupTargets({ roots: mediaRoots(), extraFolders: backupPolicy().targets }),
-    'backup.mount': async (r) => mountDrive(String(r.device ?? '')),
+    'backup.mount': async (r) =>
+      mountDrive(String(r.device ?? '')).catch((err: Error) => {
+        throw new UserError('mount-failed', err.message);
+      }),
     'backup.init': async (r) => {
-      const repo = await initRepo(String(r.repo ?? ''), String(r.passphrase ?? ''));
+      const repo = await initRepo(absoluteFolder(r.repo, 'the repository'), String(r.passphrase ?? ''));
       return { repo: repo.dir, id: repo.info.id };
     },
-    'backup.run': async (r) => runBackup(String(r.repo ?? ''), String(r.passphrase ?? '')),
-    'backup.snapshots': async (r) => snapshotSummaries(await openRepo(String(r.repo ?? ''), String(r.passphrase ?? ''))),
+    'backup.run': async (r) => runBackup(absoluteFolder(r.repo, 'the repository'), String(r.passphrase ?? '')),
+    'backup.snapshots': async (r) => snapshotSummaries(await openRepo(absoluteFolder(r.repo, 'the repository'), String(r.passphrase ?? ''))),
     'backup.verify': async (r) => {
-      const repo = await openRepo(String(r.repo ?? ''), String(r.passphrase ?? ''));
+      const repo = await openRepo(absoluteFolder(r.repo, 'the repository'), String(r.passphrase ?? ''));
       return jobs.run('backup-verify', `Verify backups in ${repo.dir}`, (ctx) => verifyRepository(repo, { sample: r.sample, ctx }));
     },
-    'backup.restore': async (r) => runRestore(String(r.repo ?? ''), String(r.passphrase ?? ''), r.snapshot, r.kb),
+    'backup.restore': async (r) => runRestore(absoluteFolder(r.repo, 'the repository'), String(r.passphrase ?? ''), r.snapshot, r.kb),
     'backup.rollback': async () => runRollback(),
     'backup.status': async () => backupStatus(),
     'backup.setPolicy': async (r) => {
       writable();
-      setBackupPolicy(r);
+      const p = { ...r };
+      if (p.targets !== undefined) p.targets = (Array.isArray(p.targets) ? p.targets : []).map((x) => absoluteFolder(x, 'a backup target'));
+      if (p.passphraseFile) p.passphraseFile = absoluteFolder(p.passphraseFile, 'the passphrase file');
+      setBackupPolicy(p);
       return backupStatus();
     },
     'wizard.current': async () => wizard.current(),
@@ -650,6 +666,9 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
       const file = path.join(reportsDir, `${id}.html`);
       if (!fs.existsSync(file)) throw new UserError('no-such-report', `no report ${id}`);
       return { id, html: fs.readFileSync(file, 'utf8') };
+    },
+    'reports.pdf': async () => {
+      throw new UserError('needs-desktop', 'PDF export needs the desktop app (Electron prints the report); here, export the HTML and print it from a browser');
     },
     'golden.sets': async () => golden.listSets().filter((x) => !x.error).map((x) => golden.getSet(x.kb)!).filter(Boolean),
     'golden.save': async (r) => (writable(), golden.saveSet(r.set)),

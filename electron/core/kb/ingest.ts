@@ -58,7 +58,7 @@ const STAGE_BATCH = 64;
 /** A document name as stored: relative, forward slashes, no "." or ".." segments. */
 export function cleanDocumentName(name: string): string {
   const parts = name.replace(/\\/g, '/').split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.length === 0 || parts.some((p) => p === '..') || /[\x00-\x1f]/.test(name) || name.length > 512) {
+  if (parts.length === 0 || parts.some((p) => p === '..') || /[\x00-\x1f\x7f-\x9f]/.test(name) || name.length > 512) {
     throw new UserError('bad-document-name', `"${name}" is not a usable document name (relative path, no "..", no control characters)`);
   }
   return parts.join('/');

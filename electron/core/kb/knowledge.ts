@@ -29,7 +29,7 @@ interface KbRow {
   deleted_at: string | null;
 }
 
-const KB_NAME = /^[^\x00-\x1f/\\]{1,64}$/;
+const KB_NAME = /^[^\x00-\x1f\x7f-\x9f/\\]{1,64}$/;
 
 export class KnowledgeService {
   readonly blobs: BlobStore;
@@ -440,7 +440,7 @@ export class KnowledgeService {
 }
 
 function checkKbName(name: unknown): asserts name is string {
-  if (typeof name !== 'string' || !KB_NAME.test(name) || name.trim() !== name) {
+  if (typeof name !== 'string' || !KB_NAME.test(name) || name.trim() !== name || name === '.' || name === '..') {
     throw new UserError('bad-kb-name', `"${String(name)}" is not a valid knowledge base name (1–64 characters, no slashes or control characters, no leading or trailing spaces)`);
   }
 }

@@ -27,8 +27,13 @@ export interface StepRunner {
 export type StepRunners = Record<Exclude<WizardStepId, 'report'>, StepRunner>;
 
 export class RecoveryWizard {
+  private get db(): Db {
+    return this.catalog();
+  }
+
   constructor(
-    private readonly db: Db,
+    /** A getter: a restore swaps the catalog under a running app. */
+    private readonly catalog: () => Db,
     private readonly runners: StepRunners,
     private readonly options: { uncleanShutdown: boolean; writeReport(run: WizardRun): string },
   ) {}
