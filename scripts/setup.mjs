@@ -40,6 +40,9 @@ const DEBIAN_PACKAGES = {
   'docker.io': 'a real Docker engine for the services checks (the tests start a private dockerd)',
   'busybox-static': 'a tiny root filesystem for test container images (docker import)',
   'docker-compose': 'checks the shipped resources/compose/docker-compose.yml against a real engine',
+  strace: 'the air-gap test traces every connect() of a whole cycle',
+  iproute2: 'the air-gap test checks the network namespace has only loopback',
+  sqlite3: 'the secrets test dumps every catalog table',
 };
 
 function log(msg) {

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import type { ReportSummary, WizardRun } from '../../electron/api/contract.js';
 import { useT } from '../i18n/useT.js';
+import { bridge } from '../bridge.js';
 import { useWizard, type ShownReport } from '../store/wizard.js';
 import { formatDateTime } from '../lib/format.js';
 import { fitsDataUrl, reportDataUrl, reportFileName } from '../lib/reports.js';
@@ -68,9 +69,46 @@ export function ReportView({ report, run, onClose }: { report: ShownReport; run:
           <span aria-hidden="true">↓</span> {t('report.export')}
         </a>{' '}
         <span className="muted small-text">{t('report.exportHint')}</span>
+        {inDesktopApp() && <PdfExport id={report.id} fileName={fileName.replace(/\.html$/, '.pdf')} />}
       </p>
       <iframe className="wizard-report-frame" title={t('report.frameTitle')} sandbox="" srcDoc={report.html} />
     </section>
+  );
+}
+
+/** Electron can print: the desktop app offers the report as PDF too. */
+function inDesktopApp(): boolean {
+  return typeof window !== 'undefined' && 'lifeline' in window && Boolean((window as unknown as { lifeline?: unknown }).lifeline);
+}
+
+function PdfExport({ id, fileName }: { id: string; fileName: string }) {
+  const t = useT();
+  const [href, setHref] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  if (href) {
+    return (
+      <a className="button-link" data-testid="wizard-report-pdf" href={href} download={fileName}>
+        {t('report.pdfReady')}
+      </a>
+    );
+  }
+  return (
+    <>
+      <button
+        type="button"
+        className="small"
+        data-testid="wizard-report-pdf-make"
+        onClick={() =>
+          void bridge
+            .invoke('reports.pdf', { id })
+            .then((r) => setHref(`data:application/pdf;base64,${r.pdfBase64}`))
+            .catch((err: Error) => setError(err.message))
+        }
+      >
+        {t('report.pdf')}
+      </button>
+      {error && <span className="error small-text">{error}</span>}
+    </>
   );
 }
 

@@ -643,6 +643,8 @@ export const en: Messages = {
   'report.title': 'Recovery report',
   'report.frameTitle': 'Recovery report content',
   'report.export': 'Export the report (HTML file)',
+  'report.pdf': 'Print to PDF',
+  'report.pdfReady': 'Save the PDF',
   'report.exportHint': 'Saved as an HTML file you can print or attach to the incident ticket.',
   'report.close': 'Close the report',
   'report.loading': 'Loading the report…',

@@ -643,6 +643,8 @@ export const zhCN = {
   'report.title': '恢复报告',
   'report.frameTitle': '恢复报告内容',
   'report.export': '导出报告（HTML 文件）',
+  'report.pdf': '打印为 PDF',
+  'report.pdfReady': '保存 PDF',
   'report.exportHint': '保存为 HTML 文件，可以打印，或附到事件工单中。',
   'report.close': '关闭报告',
   'report.loading': '正在读取报告…',
