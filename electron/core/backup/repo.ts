@@ -169,6 +169,12 @@ export class Repository {
         await fh.close();
       }
       if (h.digest('hex') !== sha256) throw new BlobDamagedError(blob, `its content does not match the recorded sha256`);
+      if (!canSyncfs()) {
+        // No filesystem-wide flush available: make each restored file durable on its own.
+        const fd = fs.openSync(tmp, 'r');
+        fs.fsyncSync(fd);
+        fs.closeSync(fd);
+      }
       fs.renameSync(tmp, dest);
     } catch (err) {
       fs.rmSync(tmp, { force: true });

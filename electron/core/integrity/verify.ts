@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Db } from '../store/catalog.js';
 import type { DataRootLayout } from '../store/dataRoot.js';
 import { isTempName } from '../store/atomic.js';
+import { leftoverFolders } from '../store/sweep.js';
 import { sha256File } from '../util/hash.js';
 import { FLAT_HEADER_BYTES, decodeFlatHeader } from '../vectors/faissFormat.js';
 import { loadAnn, loadSegment } from '../vectors/segments.js';
@@ -201,8 +202,8 @@ export async function verifyDataRoot(db: Db, layout: DataRootLayout, options: { 
   }
 
   // 5. Leftovers and interrupted work.
-  const temps = listTemp(layout);
-  if (temps.length) problems.push({ code: 'leftover-files', severity: 'warning', path: temps[0]!, message: `${temps.length} temporary files of interrupted writes are left over`, repair: 'sweep' });
+  const temps = [...listTemp(layout), ...leftoverFolders(layout.root)];
+  if (temps.length) problems.push({ code: 'leftover-files', severity: 'warning', path: temps[0]!, message: `${temps.length} temporary files or work folders of interrupted writes are left over`, repair: 'sweep' });
   const pending = (db.prepare("SELECT count(*) AS n FROM ingest_item WHERE state = 'pending'").get() as { n: number }).n;
   if (pending) problems.push({ code: 'interrupted-ingest', severity: 'warning', path: 'catalog.sqlite', message: `${pending} documents of an interrupted ingest are waiting`, repair: 'resume' });
 

@@ -11,15 +11,28 @@ export interface SweepReport {
   tempFiles: string[];
   segments: string[];
   blobs: string[];
+  /** Work folders of a killed backup, restore or drill. */
+  folders: string[];
 }
 
+/** Work folders at the top of the data root that only live while their operation runs. */
+const WORK_FOLDER = /^\.(backup-tmp-|restore-staging-|drills$)/;
+
 export function sweepLeftovers(db: Db, layout: DataRootLayout): SweepReport {
-  const report: SweepReport = { tempFiles: [], segments: [], blobs: [] };
+  const report: SweepReport = { tempFiles: [], segments: [], blobs: [], folders: [] };
   const rel = (p: string) => path.relative(layout.root, p).split(path.sep).join('/');
   const remove = (p: string, list: string[]) => {
     fs.rmSync(p, { force: true });
     list.push(rel(p));
   };
+  // Work folders of operations that were killed (a restore mid-swap is finished before this
+  // runs: its journal is gone by now, so no staging folder here is still needed).
+  for (const name of safeList(layout.root)) {
+    if (WORK_FOLDER.test(name) && !fs.existsSync(path.join(layout.root, '.restore-swap.json'))) {
+      fs.rmSync(path.join(layout.root, name), { recursive: true, force: true });
+      report.folders.push(name);
+    }
+  }
   // Temp files anywhere we write.
   for (const dir of [layout.root, layout.segments, layout.models, ...subdirs(layout.blobs)]) {
     for (const name of safeList(dir)) if (isTempName(name)) remove(path.join(dir, name), report.tempFiles);
@@ -36,6 +49,11 @@ export function sweepLeftovers(db: Db, layout: DataRootLayout): SweepReport {
     for (const name of safeList(dir)) if (/^[0-9a-f]{64}$/.test(name) && !blobs.has(name)) remove(path.join(dir, name), report.blobs);
   }
   return report;
+}
+
+/** Work folders left by killed operations (for verify's report). */
+export function leftoverFolders(root: string): string[] {
+  return safeList(root).filter((n) => WORK_FOLDER.test(n));
 }
 
 function safeList(dir: string): string[] {
