@@ -378,20 +378,9 @@ export interface ReportSummary {
   ok: boolean;
 }
 
-export interface GoldenQuestion {
-  id: string;
-  question: string;
-  expectedSources: string[];
-  mustContain: string[];
-  tags: string[];
-  maxLatencyMs: number;
-}
-
-export interface GoldenSet {
-  kb: string;
-  version: number;
-  questions: GoldenQuestion[];
-}
+// A golden set's shape is defined once, with the golden-questions domain (types only, common code).
+export type { GoldenQuestion, GoldenSet } from '../core/golden/types.js';
+import type { GoldenSet } from '../core/golden/types.js';
 
 export interface GoldenResult {
   id: string;

@@ -26,27 +26,9 @@ export const REPO_MARKER_FILE = 'lifeline-repo.json';
 
 export const DEFAULT_SCAN_ROOTS: readonly string[] = ['/media', '/run/media', '/mnt'];
 
-export interface BackupTarget {
-  /** Mountpoint of a mounted drive, the folder itself for kind 'folder', or the device node
-   *  (e.g. /dev/sdb1) for a drive that is not mounted. */
-  path: string;
-  label: string | null;
-  kind: 'drive' | 'folder';
-  /** /dev/... for a drive; for a folder (or a network mount) the source of the filesystem it is on. */
-  device: string | null;
-  fsType: string | null;
-  removable: boolean;
-  /** A mounted drive, or a folder that exists and could be read. */
-  mounted: boolean;
-  /** LUKS: a locked LUKS partition, or a filesystem on an unlocked LUKS volume. */
-  encrypted: boolean;
-  sizeBytes: number | null;
-  freeBytes: number | null;
-  /** Folders under path (path itself and up to 3 levels down) that hold lifeline-repo.json. */
-  repositories: string[];
-  /** What the operator should know: how to unlock LUKS, 'not mounted', 'read-only', an error. */
-  note: string | null;
-}
+/** The contract's shape: drives and folders as the console shows them. */
+export type { BackupTarget } from '../../api/contract.js';
+import type { BackupTarget } from '../../api/contract.js';
 
 export interface ListOptions {
   /** Mounted filesystems whose mountpoint is at or under one of these count as drives,
