@@ -182,6 +182,8 @@ interface AeadImpl {
   open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array): Buffer | null;
 }
 
+const peerKeys = new Map<string, crypto.KeyObject>();
+
 const nodeX25519: X25519Impl = {
   publicKey(scalar) {
     const priv = crypto.createPrivateKey({ key: Buffer.concat([PKCS8_X25519_PREFIX, scalar]), format: 'der', type: 'pkcs8' });
@@ -190,7 +192,14 @@ const nodeX25519: X25519Impl = {
   },
   shared(scalar, peer) {
     const privateKey = crypto.createPrivateKey({ key: Buffer.concat([PKCS8_X25519_PREFIX, scalar]), format: 'der', type: 'pkcs8' });
-    const publicKey = crypto.createPublicKey({ key: Buffer.concat([SPKI_X25519_PREFIX, peer]), format: 'der', type: 'spki' });
+    // The recipient is the same for every blob of a repository: parse its key once.
+    const peerHex = Buffer.from(peer).toString('hex');
+    let publicKey = peerKeys.get(peerHex);
+    if (!publicKey) {
+      publicKey = crypto.createPublicKey({ key: Buffer.concat([SPKI_X25519_PREFIX, peer]), format: 'der', type: 'spki' });
+      if (peerKeys.size > 64) peerKeys.clear();
+      peerKeys.set(peerHex, publicKey);
+    }
     let out: Buffer;
     try {
       out = crypto.diffieHellman({ privateKey, publicKey });

@@ -139,11 +139,17 @@ export class Repository {
     const tmp = `${path.dirname(dest)}/.${blob}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`;
     try {
       ensureDir(path.dirname(dest));
-      const r = await age.encryptFileToRecipient(src, this.info.recipient, tmp, { fsync: !canSyncfs() });
+      let written: number;
+      if (fs.statSync(src).size <= SMALL_FILE) {
+        // Most files are small (documents): one read, one write, no stream machinery per file.
+        const sealed = age.encryptBufferToRecipient(fs.readFileSync(src), this.info.recipient);
+        writeWhole(tmp, sealed, !canSyncfs());
+        written = sealed.length;
+      } else written = (await age.encryptFileToRecipient(src, this.info.recipient, tmp, { fsync: !canSyncfs() })).ciphertextBytes;
       fs.renameSync(tmp, dest);
       if (!canSyncfs()) fsyncDir(path.dirname(dest));
       this.unsynced = true;
-      return r.ciphertextBytes;
+      return written;
     } catch (err) {
       fs.rmSync(tmp, { force: true });
       throw driveError(err, this.dir);
@@ -301,6 +307,20 @@ export function driveError(err: unknown, where: string): Error {
       return new UserError('drive-readonly', `${where}: ${describeErrno(e)}`);
     default:
       return e instanceof Error ? e : new Error(String(err));
+  }
+}
+
+/** Files up to this size are encrypted in memory (one read, one write). */
+const SMALL_FILE = 4 << 20;
+
+function writeWhole(file: string, data: Uint8Array, fsync: boolean): void {
+  const fd = fs.openSync(file, 'w', 0o600);
+  try {
+    let off = 0;
+    while (off < data.byteLength) off += fs.writeSync(fd, data, off, data.byteLength - off);
+    if (fsync) fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
