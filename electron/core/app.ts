@@ -208,8 +208,16 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
     setState({ status: 'failed', phase: state.phase, percent: state.percent, error: err.message });
     throw err;
   });
-  if (!options.background) await started;
-  else started.catch(() => undefined);
+  if (!options.background) {
+    try {
+      await started;
+    } catch (err) {
+      // A start-up that failed must not keep the data root locked by this process.
+      if (db.open) db.close();
+      lock?.release();
+      throw err;
+    }
+  } else started.catch(() => undefined);
 
   const whenReadyOrThrow = async () => {
     if (state.status === 'initializing') {

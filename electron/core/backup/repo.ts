@@ -242,7 +242,7 @@ export class Repository {
     }
     try {
       const m = JSON.parse(age.decryptBuffer(raw, this.identity).toString('utf8')) as SnapshotManifest;
-      if (m.format !== 'lifeline-snapshot') throw new Error('not a Lifeline snapshot manifest');
+      checkManifest(m);
       return m;
     } catch (err) {
       throw new UserError('snapshot-damaged', `snapshot ${file} in ${this.dir} is damaged: ${(err as Error).message}`);
@@ -275,6 +275,31 @@ export class Repository {
 
   removeBlob(blob: string): void {
     fs.rmSync(this.blobPath(blob), { force: true });
+  }
+}
+
+/**
+ * A manifest is trusted only in its exact shape: anyone holding the drive can write one (the
+ * recipient is public), so an id or path that could leave the data root is refused.
+ */
+function checkManifest(m: SnapshotManifest): void {
+  const str = (v: unknown) => typeof v === 'string';
+  if (!m || m.format !== 'lifeline-snapshot') throw new Error('not a Lifeline snapshot manifest');
+  if (!str(m.id) || !/^[0-9a-f]{4,32}$/.test(m.id)) throw new Error('the snapshot id is not valid');
+  if (!Array.isArray(m.files) || !Array.isArray(m.knowledgeBases) || !str(m.time) || !str(m.sha256sums)) throw new Error('the manifest is missing its file list');
+  for (const f of m.files) {
+    const ok =
+      f !== null &&
+      typeof f === 'object' &&
+      str(f.path) &&
+      /^[0-9a-f]{64}$/.test(String(f.sha256)) &&
+      /^[0-9a-f]{64}$/.test(String(f.blob)) &&
+      Number.isSafeInteger(f.size) &&
+      f.size >= 0 &&
+      !path.isAbsolute(f.path) &&
+      !f.path.split(/[\\/]/).includes('..') &&
+      !/[\x00-\x1f]/.test(f.path);
+    if (!ok) throw new Error(`the manifest lists an invalid file entry (${JSON.stringify(f).slice(0, 80)})`);
   }
 }
 
