@@ -556,6 +556,8 @@ export function builtPaths(mainModuleUrl: string): { rendererDir: string; preloa
 }
 
 if (process.versions.electron !== undefined && process.type === 'browser') {
+  // As in the CLI: a library's stray rejection (pdf.js on some damaged PDFs) is logged, not fatal.
+  process.on('unhandledRejection', (err) => defaultLog(`a background error was ignored: ${err instanceof Error ? err.message : String(err)}`));
   // Top-level await: Electron emits `ready` only after the entry module has settled, so the
   // scheme registration inside startLifelineShell still happens before `ready`. (Never await
   // whenReady() here: that would deadlock.)
