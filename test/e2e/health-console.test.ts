@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumAvailable, launchChromium } from '../helpers/browser.js';
+import { chromiumAvailable, launchChromium, screenshotWhole, waitOrError } from '../helpers/browser.js';
 import { type ServeInfo, serve } from '../helpers/cli.js';
 import { CHATCHAT_FIXTURE, TEST_OUTPUT, fixturePresent, tempDir } from '../helpers/env.js';
 
@@ -31,17 +31,7 @@ describe.skipIf(!chromiumCheck.ok)('the Health and Chatchat rescue screens in he
     t.cleanup();
   });
 
-  /** The whole screen: the main area scrolls by itself, so the viewport grows to show all of it for the picture. */
-  async function shot(page: Page, name: string): Promise<void> {
-    const size = page.viewportSize() ?? { width: 1280, height: 900 };
-    const extra = await page.evaluate(() => {
-      const main = (globalThis as unknown as { document: { querySelector(s: string): { scrollHeight: number; clientHeight: number } | null } }).document.querySelector('main');
-      return main ? Math.max(0, main.scrollHeight - main.clientHeight) : 0;
-    });
-    await page.setViewportSize({ width: size.width, height: Math.min(size.height + extra, 6000) });
-    await page.screenshot({ path: path.join(TEST_OUTPUT, name), fullPage: true });
-    await page.setViewportSize(size);
-  }
+  const shot = (page: Page, name: string) => screenshotWhole(page, path.join(TEST_OUTPUT, name), 6000);
 
   async function openConsole(): Promise<{ page: Page; errors: string[] }> {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
@@ -52,15 +42,6 @@ describe.skipIf(!chromiumCheck.ok)('the Health and Chatchat rescue screens in he
     return { page, errors };
   }
 
-  /** Waits for `selector`, failing at once with the screen's own error message when one shows (e.g. an unknown API method). */
-  async function waitOrError(page: Page, selector: string, errorTestIds: readonly string[], timeout: number): Promise<void> {
-    const errorSelector = errorTestIds.map((id) => `[data-testid="${id}"]`).join(', ');
-    await page.locator(`${selector}, ${errorSelector}`).first().waitFor({ timeout });
-    const shown = page.locator(errorSelector);
-    if ((await shown.count()) > 0 && (await page.locator(selector).count()) === 0) {
-      throw new Error(`the console shows an error instead of ${selector}: ${await shown.first().textContent()}`);
-    }
-  }
 
   it('checks, finds a deleted segment with a deep check, repairs it, and checks clean again', async () => {
     const { page, errors } = await openConsole();

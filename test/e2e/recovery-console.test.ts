@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumAvailable, launchChromium } from '../helpers/browser.js';
+import { chromiumAvailable, launchChromium, screenshotWhole, waitOrError } from '../helpers/browser.js';
 import { type ServeInfo, serve } from '../helpers/cli.js';
 import { TEST_OUTPUT, tempDir } from '../helpers/env.js';
 
@@ -38,32 +38,14 @@ describe.skipIf(!chromiumCheck.ok)('the recovery wizard in headless Chromium', (
     t.cleanup();
   });
 
-  /** The whole screen: the main area scrolls by itself, so the viewport grows to show all of it for the picture. */
-  async function shot(page: Page, name: string): Promise<void> {
-    const size = page.viewportSize() ?? { width: 1280, height: 900 };
-    const extra = await page.evaluate(() => {
-      const main = (globalThis as unknown as { document: { querySelector(s: string): { scrollHeight: number; clientHeight: number } | null } }).document.querySelector('main');
-      return main ? Math.max(0, main.scrollHeight - main.clientHeight) : 0;
-    });
-    await page.setViewportSize({ width: size.width, height: Math.min(size.height + extra, 8000) });
-    await page.screenshot({ path: path.join(TEST_OUTPUT, name), fullPage: true });
-    await page.setViewportSize(size);
-  }
+  const shot = (page: Page, name: string) => screenshotWhole(page, path.join(TEST_OUTPUT, name), 8000);
 
-  /** Waits for `selector`, failing at once with the wizard's own error message when one shows. */
-  async function waitOrError(page: Page, selector: string, timeout: number): Promise<void> {
-    const errorSelector = '[data-testid="wizard-error"], [data-testid="wizard-load-error"]';
-    await page.locator(`${selector}, ${errorSelector}`).first().waitFor({ timeout });
-    const shown = page.locator(errorSelector);
-    if ((await shown.count()) > 0 && (await page.locator(selector).count()) === 0) {
-      throw new Error(`the wizard shows an error instead of ${selector}: ${await shown.first().textContent()}`);
-    }
-  }
+  const wizardErrors = ['wizard-error', 'wizard-load-error'];
 
   /** Goes to a step by clicking it in the step list, and waits until its panel shows. */
   async function goToStep(page: Page, step: string): Promise<void> {
     await page.locator(`[data-testid="wizard-step"][data-step="${step}"]`).click();
-    await waitOrError(page, `[data-testid="wizard-step-panel"][data-step="${step}"]`, 30_000);
+    await waitOrError(page, `[data-testid="wizard-step-panel"][data-step="${step}"]`, wizardErrors, 30_000);
     await expect.poll(() => page.getByTestId('wizard-busy').count(), { timeout: 30_000 }).toBe(0);
   }
 
@@ -95,10 +77,10 @@ describe.skipIf(!chromiumCheck.ok)('the recovery wizard in headless Chromium', (
     // Recovery → the operator's name → start.
     await page.getByTestId('nav-recovery').click();
     await page.getByTestId('screen-recovery').waitFor();
-    await waitOrError(page, '[data-testid="wizard-operator"]', 30_000);
+    await waitOrError(page, '[data-testid="wizard-operator"]', wizardErrors, 30_000);
     await page.getByTestId('wizard-operator').fill('值班工程师 张伟');
     await page.getByTestId('wizard-start').click();
-    await waitOrError(page, '[data-testid="wizard-run"]', 30_000);
+    await waitOrError(page, '[data-testid="wizard-run"]', wizardErrors, 30_000);
     expect(await page.getByTestId('wizard-step').count()).toBe(8);
 
     // Integrity: the checks find the missing segments; Repair rebuilds them.
@@ -111,7 +93,7 @@ describe.skipIf(!chromiumCheck.ok)('the recovery wizard in headless Chromium', (
     const repair = missing.first().locator('[data-testid="wizard-action"][data-action="repair"]');
     expect(await repair.getAttribute('data-destructive')).toBe('false');
     await repair.click();
-    await waitOrError(page, '[data-testid="wizard-action-result"]', 60_000);
+    await waitOrError(page, '[data-testid="wizard-action-result"]', wizardErrors, 60_000);
     expect(await page.getByTestId('wizard-action-result').getAttribute('data-ok')).toBe('true');
     // The step was checked again after the repair: every finding is ok now.
     const integrity = page.locator('[data-testid="wizard-step-panel"][data-step="integrity"]');
@@ -138,7 +120,7 @@ describe.skipIf(!chromiumCheck.ok)('the recovery wizard in headless Chromium', (
     // Finish: the report, with the recovery time and the export link.
     await goToStep(page, 'report');
     await page.getByTestId('wizard-finish').click();
-    await waitOrError(page, '[data-testid="wizard-finished"]', 60_000);
+    await waitOrError(page, '[data-testid="wizard-finished"]', wizardErrors, 60_000);
     const report = page.getByTestId('wizard-report');
     await report.waitFor({ timeout: 30_000 });
     const time = report.getByTestId('wizard-recovery-time');
