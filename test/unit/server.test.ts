@@ -59,7 +59,7 @@ describe('the loopback HTTP server', () => {
   it('refuses API calls without the token or with a wrong one', async () => {
     const none = await request(server.port, { method: 'POST', path: '/api/kb.list', headers: { 'Content-Type': 'application/json', Host: `127.0.0.1:${server.port}` }, body: '{}' });
     expect(none.status).toBe(401);
-    const wrong = await request(server.port, { method: 'POST', path: '/api/kb.list', headers: { ...auth, Authorization: 'Bearer x' + server.token.slice(1), Host: `127.0.0.1:${server.port}` }, body: '{}' });
+    const wrong = await request(server.port, { method: 'POST', path: '/api/kb.list', headers: { ...auth, Authorization: `Bearer ${server.token[0] === 'x' ? 'y' : 'x'}${server.token.slice(1)}`, Host: `127.0.0.1:${server.port}` }, body: '{}' });
     expect(wrong.status).toBe(401);
     const events = await request(server.port, { path: '/api/events', headers: { Host: `127.0.0.1:${server.port}` } });
     expect(events.status).toBe(401);
