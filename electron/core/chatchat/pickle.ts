@@ -192,8 +192,29 @@ function flavorOf(obj: unknown): DocumentFlavor {
   return 'plain';
 }
 
-/** Pickled values as JSON-safe data (Map → object, bigint → number or string, bytes → a note). */
-export function toPlain(v: unknown, depth = 0, seen: Set<unknown> = new Set()): unknown {
+/** How many values one toPlain call may produce: shared references (memo gets) would otherwise expand exponentially. */
+export const MAX_PLAIN_VALUES = 100_000;
+
+class PlainBudgetExceeded extends Error {}
+
+/**
+ * Pickled values as JSON-safe data (Map → object, bigint → number or string, bytes → a note).
+ * A pickle can reference one list from many places (memo gets); expanded as copies, 30 levels of
+ * lists each holding the previous level 4 times make 4^30 values out of 0.5 KB. The conversion
+ * therefore stops with a PickleError past `maxValues` values.
+ */
+export function toPlain(v: unknown, maxValues = MAX_PLAIN_VALUES): unknown {
+  const budget = { left: maxValues };
+  try {
+    return plain(v, 0, new Set(), budget);
+  } catch (err) {
+    if (err instanceof PlainBudgetExceeded) throw new PickleError(`it expands to more than ${maxValues} values (shared references repeated)`);
+    throw err;
+  }
+}
+
+function plain(v: unknown, depth: number, seen: Set<unknown>, budget: { left: number }): unknown {
+  if (--budget.left < 0) throw new PlainBudgetExceeded();
   if (v === null || v === undefined) return null;
   if (typeof v === 'string' || typeof v === 'boolean') return v;
   if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
@@ -203,15 +224,24 @@ export function toPlain(v: unknown, depth = 0, seen: Set<unknown> = new Set()): 
   if (depth > 24 || seen.has(v)) return '<…>';
   seen.add(v);
   try {
-    if (Array.isArray(v)) return v.map((x) => toPlain(x, depth + 1, seen));
-    if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [String(k), toPlain(x, depth + 1, seen)]));
+    if (Array.isArray(v)) return v.map((x) => plain(x, depth + 1, seen, budget));
+    if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [String(k), plain(x, depth + 1, seen, budget)]));
     if (v instanceof PyObject) {
       const fields = objectFields(v);
-      return { __class__: v.qualifiedName, ...(fields ? (toPlain(fields, depth + 1, seen) as object) : {}) };
+      return { __class__: v.qualifiedName, ...(fields ? (plain(fields, depth + 1, seen, budget) as object) : {}) };
     }
     return String(v);
   } finally {
     seen.delete(v);
+  }
+}
+
+/** A short label of a value for messages; never expands a large structure. */
+function label(v: unknown): string {
+  try {
+    return String(toPlain(v, 1_000));
+  } catch {
+    return describe(v);
   }
 }
 
@@ -262,7 +292,7 @@ export function decodeFaissPickle(bytes: Uint8Array): DecodedFaissPickle {
   const badDocs: { id: string; reason: string }[] = [];
   const flavors = new Set<DocumentFlavor>();
   for (const [k, v] of dict) {
-    const id = typeof k === 'string' ? k : String(toPlain(k));
+    const id = typeof k === 'string' ? k : label(k);
     if (typeof k !== 'string') {
       badDocs.push({ id, reason: `the key is ${describe(k)}, not a string id` });
       continue;
@@ -274,10 +304,19 @@ export function decodeFaissPickle(bytes: Uint8Array): DecodedFaissPickle {
       continue;
     }
     const meta = fields.get('metadata');
-    const metadata = meta instanceof Map ? (toPlain(meta) as Record<string, unknown>) : {};
     if (meta !== undefined && meta !== null && !(meta instanceof Map)) {
       badDocs.push({ id, reason: `its metadata is ${describe(meta)}, not a dict` });
       continue;
+    }
+    let metadata: Record<string, unknown> = {};
+    if (meta instanceof Map) {
+      try {
+        metadata = toPlain(meta) as Record<string, unknown>;
+      } catch (err) {
+        if (!(err instanceof PickleError)) throw err;
+        badDocs.push({ id, reason: `its metadata cannot be read: ${err.message}` });
+        continue;
+      }
     }
     flavors.add(flavorOf(v));
     docs.set(k, { id: k, pageContent: text, metadata });
@@ -288,7 +327,7 @@ export function decodeFaissPickle(bytes: Uint8Array): DecodedFaissPickle {
   for (const [k, v] of ids) {
     const row = typeof k === 'number' ? k : typeof k === 'bigint' ? Number(k) : NaN;
     if (!Number.isSafeInteger(row) || row < 0 || typeof v !== 'string') {
-      badIdMapEntries.push(`${String(toPlain(k))} → ${typeof v === 'string' ? v : describe(v)}`);
+      badIdMapEntries.push(`${label(k)} → ${typeof v === 'string' ? v : describe(v)}`);
       continue;
     }
     idMap.set(row, v);
