@@ -434,3 +434,54 @@ describe('memory', () => {
     for (const f of [src, enc, out]) fs.rmSync(f);
   }, 180_000);
 });
+
+describe('keys parsed once, ephemeral keys generated natively', () => {
+  it('every file gets its own ephemeral share, and each decrypts on both backends', () => {
+    const shares = new Set<string>();
+    for (let i = 0; i < 50; i++) {
+      const plain = crypto.randomBytes(i * 37);
+      const enc = encryptBufferToRecipient(plain, me.recipient);
+      shares.add(enc.toString('latin1').split('\n')[1]!.split(' ')[2]!);
+      expect(decryptBuffer(enc, me.identity).equals(plain)).toBe(true);
+      forceJsCrypto(true);
+      try {
+        expect(decryptBuffer(enc, me.identity).equals(plain)).toBe(true);
+      } finally {
+        forceJsCrypto(false);
+      }
+    }
+    expect(shares.size).toBe(50);
+  });
+
+  for (const backend of ['node', 'js'] as const) {
+    it(`a low-order (all-zero) ephemeral share is refused as tampered (${backend})`, async () => {
+      const good = encryptBufferToRecipient(Buffer.from('x'), me.recipient);
+      const lines = good.toString('latin1').split('\n');
+      const args = lines[1]!.split(' ');
+      args[2] = Buffer.alloc(32).toString('base64').replace(/=+$/, '');
+      lines[1] = args.join(' ');
+      const bad = Buffer.from(lines.join('\n'), 'latin1');
+      forceJsCrypto(backend === 'js');
+      try {
+        expect(await codeOf(() => decryptBuffer(bad, me.identity))).toBe('tampered');
+      } finally {
+        forceJsCrypto(false);
+      }
+    });
+  }
+
+  it("a key protected here (native scrypt) opens with age-encryption's own decrypter, and its stanza is age's", async () => {
+    const { Decrypter } = await import('age-encryption');
+    const plain = Buffer.from(generateIdentity().identity + '\n');
+    const enc = await encryptWithPassphrase(plain, 'correct horse battery staple', { logN: 12 });
+    const header = enc.toString('latin1').split('\n');
+    expect(header[0]).toBe('age-encryption.org/v1');
+    expect(header[1]).toMatch(/^-> scrypt [A-Za-z0-9+/]{22} 12$/);
+    expect(passphraseWorkFactor(enc)).toBe(12);
+    const d = new Decrypter();
+    d.addPassphrase('correct horse battery staple');
+    expect(Buffer.from(await d.decrypt(enc)).equals(plain)).toBe(true);
+    expect((await decryptWithPassphrase(enc, 'correct horse battery staple')).equals(plain)).toBe(true);
+    expect(await codeOf(decryptWithPassphrase(enc, 'correct horse battery stapl'))).toBe('wrong-passphrase');
+  });
+});

@@ -4,8 +4,8 @@
 // (64 KiB ChaCha20-Poly1305 chunks) — is implemented here, streaming with constant memory, on
 // Node's native crypto where it has the primitives (plain Node: ~0.8–1.2 GB/s) and on the @noble
 // code age-encryption itself uses where it does not (Electron's BoringSSL: ~110 MB/s); see
-// "Crypto backends". The `age-encryption` library proper is used only for the passphrase (scrypt)
-// recipient that protects the small repository key file.
+// "Crypto backends". The passphrase (scrypt) recipient that protects the small repository key
+// file uses Node's native scrypt; the `age-encryption` library is only its fallback.
 //
 // Files written here are ordinary age files: `age -d -i identity.txt` reads them, and files written
 // by `age -r age1…` / `age -p` are read here.
@@ -174,6 +174,8 @@ interface X25519Impl {
   publicKey(scalar: Uint8Array): Buffer;
   /** The shared secret, or null for a low-order peer point (all-zero result). */
   shared(scalar: Uint8Array, peer: Uint8Array): Buffer | null;
+  /** A fresh ephemeral key pair for one file: its public share and the shared secret with `peer` (null: low-order peer). */
+  ephemeral(peer: Uint8Array): { share: Buffer; shared: Buffer | null };
 }
 
 interface AeadImpl {
@@ -182,31 +184,62 @@ interface AeadImpl {
   open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array): Buffer | null;
 }
 
-const peerKeys = new Map<string, crypto.KeyObject>();
+// OpenSSL 3 parses a DER key in ~0.3 ms, which was most of the per-file cost of a backup of many
+// small files. So: the few long-lived keys (an identity, a repository's recipient) are parsed
+// once and kept; an ephemeral key pair is generated natively (no parsing) and exported as JWK;
+// a peer's ephemeral share is imported from JWK (~7 µs against ~80 µs from DER).
+const b64url = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
+const privateKeys = new Map<string, crypto.KeyObject>();
+const recipientKeys = new Map<string, crypto.KeyObject>();
+
+function boundedGet<V>(cache: Map<string, V>, key: string, make: () => V): V {
+  let v = cache.get(key);
+  if (v === undefined) {
+    v = make();
+    if (cache.size >= 32) cache.clear();
+    cache.set(key, v);
+  }
+  return v;
+}
+
+function nodePrivateKey(scalar: Uint8Array): crypto.KeyObject {
+  return boundedGet(privateKeys, crypto.createHash('sha256').update(scalar).digest('hex'), () =>
+    crypto.createPrivateKey({ key: Buffer.concat([PKCS8_X25519_PREFIX, scalar]), format: 'der', type: 'pkcs8' }),
+  );
+}
+
+const nodePublicKey = (raw: Uint8Array): crypto.KeyObject => crypto.createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64url(raw) }, format: 'jwk' });
+
+function nodeDh(privateKey: crypto.KeyObject, publicKey: crypto.KeyObject): Buffer | null {
+  let out: Buffer;
+  try {
+    out = crypto.diffieHellman({ privateKey, publicKey });
+  } catch {
+    return null; // OpenSSL refuses to return an all-zero shared secret
+  }
+  return out.every((b) => b === 0) ? null : out;
+}
 
 const nodeX25519: X25519Impl = {
   publicKey(scalar) {
-    const priv = crypto.createPrivateKey({ key: Buffer.concat([PKCS8_X25519_PREFIX, scalar]), format: 'der', type: 'pkcs8' });
-    const spki = crypto.createPublicKey(priv).export({ format: 'der', type: 'spki' });
+    const spki = crypto.createPublicKey(nodePrivateKey(scalar)).export({ format: 'der', type: 'spki' });
     return spki.subarray(spki.length - 32);
   },
   shared(scalar, peer) {
-    const privateKey = crypto.createPrivateKey({ key: Buffer.concat([PKCS8_X25519_PREFIX, scalar]), format: 'der', type: 'pkcs8' });
-    // The recipient is the same for every blob of a repository: parse its key once.
-    const peerHex = Buffer.from(peer).toString('hex');
-    let publicKey = peerKeys.get(peerHex);
-    if (!publicKey) {
-      publicKey = crypto.createPublicKey({ key: Buffer.concat([SPKI_X25519_PREFIX, peer]), format: 'der', type: 'spki' });
-      if (peerKeys.size > 64) peerKeys.clear();
-      peerKeys.set(peerHex, publicKey);
-    }
-    let out: Buffer;
+    let publicKey: crypto.KeyObject;
     try {
-      out = crypto.diffieHellman({ privateKey, publicKey });
+      publicKey = nodePublicKey(peer);
     } catch {
-      return null; // OpenSSL refuses to return an all-zero shared secret
+      return null;
     }
-    return out.every((b) => b === 0) ? null : out;
+    return nodeDh(nodePrivateKey(scalar), publicKey);
+  },
+  ephemeral(peer) {
+    // The recipient is the same for every blob of a repository: parse its key once.
+    const publicKey = boundedGet(recipientKeys, Buffer.from(peer).toString('hex'), () => nodePublicKey(peer));
+    const pair = crypto.generateKeyPairSync('x25519');
+    const share = Buffer.from(pair.publicKey.export({ format: 'jwk' }).x!, 'base64url');
+    return { share, shared: nodeDh(pair.privateKey, publicKey) };
   },
 };
 
@@ -220,6 +253,14 @@ const jsX25519: X25519Impl = {
       return null; // noble throws on a low-order point
     }
     return out.every((b) => b === 0) ? null : toBuffer(out);
+  },
+  ephemeral(peer) {
+    const eph = crypto.randomBytes(32);
+    try {
+      return { share: jsX25519.publicKey(eph), shared: jsX25519.shared(eph, peer) };
+    } finally {
+      eph.fill(0);
+    }
   },
 };
 
@@ -270,6 +311,9 @@ function nativeWorks(): { x25519: boolean; aead: boolean } {
     x =
       nodeX25519.publicKey(alice).toString('hex') === '8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a' &&
       nodeX25519.shared(alice, bobPub)?.toString('hex') === '4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742';
+    // An ephemeral share and secret must agree with the other side's computation (noble's).
+    const e = nodeX25519.ephemeral(nodeX25519.publicKey(alice));
+    x = x && e.share.length === 32 && e.shared !== null && e.shared.equals(jsX25519.shared(alice, e.share) ?? Buffer.alloc(0));
   } catch {
     x = false;
   }
@@ -308,13 +352,18 @@ interface ParsedIdentity {
   publicKey: Buffer;
 }
 
-function parseIdentity(identity: string): ParsedIdentity {
+const parsedIdentities = new Map<string, Readonly<ParsedIdentity>>();
+
+/** Parsed once per identity (a restore decrypts thousands of blobs with the same one). */
+function parseIdentity(identity: string): Readonly<ParsedIdentity> {
   const s = identity.trim();
-  const dec = s.startsWith('AGE-SECRET-KEY-1') ? bech32Decode(s) : null;
-  if (dec === null || dec.hrp !== 'age-secret-key-' || dec.bytes.length !== 32) {
-    throw new AgeError('invalid-key', 'not an X25519 age identity (expected AGE-SECRET-KEY-1…)');
-  }
-  return { scalar: dec.bytes, publicKey: X25519.publicKey(dec.bytes) };
+  return boundedGet(parsedIdentities, crypto.createHash('sha256').update(s).digest('hex'), () => {
+    const dec = s.startsWith('AGE-SECRET-KEY-1') ? bech32Decode(s) : null;
+    if (dec === null || dec.hrp !== 'age-secret-key-' || dec.bytes.length !== 32) {
+      throw new AgeError('invalid-key', 'not an X25519 age identity (expected AGE-SECRET-KEY-1…)');
+    }
+    return Object.freeze({ scalar: dec.bytes, publicKey: X25519.publicKey(dec.bytes) });
+  });
 }
 
 function parseRecipient(recipient: string): Buffer {
@@ -550,15 +599,13 @@ class AgeEncryptor {
   private finished = false;
   plaintextBytes = 0;
 
-  constructor(recipients: readonly string[]) {
-    if (recipients.length === 0) throw new AgeError('invalid-key', 'at least one recipient is required');
-    const pubs = recipients.map(parseRecipient);
+  /** `recipients`: X25519 recipients (age1…), or a function that wraps the file key into the stanzas itself (scrypt). */
+  constructor(recipients: readonly string[] | ((fileKey: Buffer) => Stanza[])) {
+    if (typeof recipients !== 'function' && recipients.length === 0) throw new AgeError('invalid-key', 'at least one recipient is required');
+    const pubs = typeof recipients === 'function' ? [] : recipients.map(parseRecipient);
     const fileKey = crypto.randomBytes(FILE_KEY_LEN);
-    const stanzas: Stanza[] = pubs.map((pub) => {
-      const eph = crypto.randomBytes(32);
-      const share = X25519.publicKey(eph);
-      const shared = X25519.shared(eph, pub);
-      eph.fill(0);
+    const stanzas: Stanza[] = typeof recipients === 'function' ? recipients(fileKey) : pubs.map((pub) => {
+      const { share, shared } = X25519.ephemeral(pub);
       if (shared === null) throw new AgeError('invalid-key', 'the recipient is a low-order point');
       const wrapKey = hkdf(shared, Buffer.concat([share, pub]), X25519_LABEL);
       return { args: ['X25519', b64encode(share)], body: Buffer.concat(AEAD.seal(wrapKey, ZERO_NONCE, fileKey)) };
@@ -1021,21 +1068,45 @@ export function decryptBuffer(ciphertext: Uint8Array, identities: string | reado
 }
 
 // ---------------------------------------------------------------------------------------------
-// Passphrase protection (for the repository key): age's scrypt recipient via age-encryption
+// Passphrase protection (for the repository key): age's scrypt recipient
 
 /**
  * Encrypts a (small) buffer with a passphrase as an age file with a single scrypt stanza, readable
- * by `age -d`. Costs one scrypt of work factor 2^logN (default {@link SCRYPT_LOG_N}), synchronous
- * in age-encryption's JS (blocks the event loop ~1.25 s here at logN 18).
+ * by `age -d`. Costs one scrypt of work factor 2^logN (default {@link SCRYPT_LOG_N}), computed by
+ * Node's native scrypt off the main thread (~0.8 s at log N 18 here); where that is unavailable,
+ * by age-encryption's JS scrypt (~1.6 s, blocking the event loop).
  */
 export async function encryptWithPassphrase(plaintext: Uint8Array, passphrase: string, opts: { logN?: number } = {}): Promise<Buffer> {
   if (typeof passphrase !== 'string' || passphrase.length === 0) throw new AgeError('invalid-key', 'the passphrase is empty');
   const logN = opts.logN ?? SCRYPT_LOG_N;
   if (!Number.isInteger(logN) || logN < 1 || logN > MAX_SCRYPT_LOG_N) throw new AgeError('invalid-key', `scrypt work factor out of range: ${logN}`);
+  // age's scrypt recipient (age-encryption.org/v1): salt 16 random bytes, the stanza
+  // `-> scrypt <base64 salt> <log N>`, its body the file key sealed with ChaCha20-Poly1305 (zero
+  // nonce) under scrypt(passphrase, "age-encryption.org/v1/scrypt" || salt, N, r 8, p 1, 32 bytes).
+  const salt = crypto.randomBytes(16);
+  const key = await nativeScryptKey(passphrase, salt, logN).catch(() => null);
+  if (key !== null) {
+    try {
+      const enc = new AgeEncryptor((fileKey) => [{ args: ['scrypt', b64encode(salt), String(logN)], body: Buffer.concat(AEAD.seal(key, ZERO_NONCE, fileKey)) }]);
+      const out: Buffer[] = [enc.preamble];
+      enc.push(plaintext, out);
+      enc.finish(out);
+      return Buffer.concat(out);
+    } finally {
+      key.fill(0);
+    }
+  }
   const e = new Encrypter();
   e.setPassphrase(passphrase);
   e.setScryptWorkFactor(logN);
   return Buffer.from(await e.encrypt(plaintext));
+}
+
+function nativeScryptKey(passphrase: string, salt: Uint8Array, logN: number): Promise<Buffer> {
+  const N = 2 ** logN;
+  return new Promise<Buffer>((resolve, reject) =>
+    nodeScrypt(Buffer.from(passphrase, 'utf8'), Buffer.concat([Buffer.from('age-encryption.org/v1/scrypt'), salt]), 32, { N, r: 8, p: 1, maxmem: 256 * N * 8 + (64 << 20) }, (err, k) => (err ? reject(err) : resolve(k))),
+  );
 }
 
 /** Reads the scrypt work factor of a passphrase-protected file (throws AgeError if it is not one). */
@@ -1091,10 +1162,10 @@ export async function decryptWithPassphrase(ciphertext: Uint8Array, passphrase: 
 /** The file key from an scrypt stanza with Node's scrypt; null when the passphrase is wrong. */
 async function nativeScryptUnwrap(header: Header, passphrase: string, logN: number): Promise<Buffer | null> {
   const st = header.stanzas[0]!;
-  const salt = b64decode(st.args[1]!)!;
-  const N = 2 ** logN;
-  const key = await new Promise<Buffer>((resolve, reject) =>
-    nodeScrypt(Buffer.from(passphrase, 'utf8'), Buffer.concat([Buffer.from('age-encryption.org/v1/scrypt'), salt]), 32, { N, r: 8, p: 1, maxmem: 256 * N * 8 + (64 << 20) }, (err, k) => (err ? reject(err) : resolve(k))),
-  );
-  return AEAD.open(key, ZERO_NONCE, st.body);
+  const key = await nativeScryptKey(passphrase, b64decode(st.args[1]!)!, logN);
+  try {
+    return AEAD.open(key, ZERO_NONCE, st.body);
+  } finally {
+    key.fill(0);
+  }
 }
