@@ -6,7 +6,7 @@ import { DEFAULT_SITE, type LifelineApp, type SiteConfig, mediaRoots, openLifeli
 import { getMeta, setMeta } from './core/store/catalog.js';
 import { DRILL_SCENARIOS, type DrillResult, type DrillScenario } from './api/contract.js';
 import { KnowledgeService } from './core/kb/knowledge.js';
-import { CatalogDamagedError } from './core/store/catalog.js';
+import { CatalogError } from './core/store/catalog.js';
 import { inspectChatchat } from './core/chatchat/index.js';
 import { Repository, type SnapshotManifest } from './core/backup/repo.js';
 import { pruneRepository, verifyRepository } from './core/backup/backup.js';
@@ -473,10 +473,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         throw new UsageError(`unknown command "${command}"`);
     }
   } catch (err) {
-    if (err instanceof CatalogDamagedError && command === 'verify') {
-      // The one thing that cannot be rebuilt: report it as a problem, like any other finding.
-      const problem = { code: 'catalog-corrupt', severity: 'error', path: 'catalog.sqlite', message: err.message, repair: 'restore' };
-      out.print(`PROBLEMS FOUND\nERROR   catalog-corrupt  catalog.sqlite\n        ${err.message}`, { ok: false, deep: flags.has('--deep'), checked: {}, problems: [problem], durationMs: 0 });
+    if (err instanceof CatalogError && command === 'verify') {
+      // The one thing that cannot be rebuilt (damaged, unopenable, read-only): report it as a
+      // problem, like any other finding.
+      const problem = { code: err.code, severity: 'error', path: 'catalog.sqlite', message: err.message, repair: 'restore' };
+      out.print(`PROBLEMS FOUND\nERROR   ${err.code}  catalog.sqlite\n        ${err.message}\n        fix: ${REPAIR_WORDS.restore}`, { ok: false, deep: flags.has('--deep'), checked: {}, problems: [problem], durationMs: 0 });
       return EXIT_PROBLEMS;
     }
     if (err instanceof UsageError) {

@@ -10,6 +10,7 @@ import { KnowledgeService } from './kb/knowledge.js';
 import { extractiveAnswer } from './kb/answer.js';
 import { ModelService, ggufNameOf } from './models/service.js';
 import { modelAnswer } from './models/modelAnswer.js';
+import { MODELS_CACHE_FILE, modelsCacheProblem } from './models/registry.js';
 import type { AskRequest, AskResponse, HealthSummary, VerifyRun } from '../api/contract.js';
 import { type Problem, type VerifyReport, verifyDataRoot } from './integrity/verify.js';
 import { type RepairReport, repairDataRoot } from './integrity/repair.js';
@@ -32,7 +33,7 @@ import type { Finding } from '../api/contract.js';
 import os from 'node:os';
 import { DEFAULT_SCAN_ROOTS, listBackupTargets, mountDrive, watchBackupTargets } from './backup/drives.js';
 import type { BackupPolicy, BackupResult, BackupStatus, RestoreResult, SnapshotSummary, VerifyResult } from '../api/contract.js';
-import { type Db, getMeta, openCatalog, setMeta } from './store/catalog.js';
+import { type Db, catalogError, getMeta, openCatalog, setMeta } from './store/catalog.js';
 import { type DataRootLayout, prepareDataRoot, resolveDataRoot, temporaryLocationWarning } from './store/dataRoot.js';
 import { DataRootLock, type LockOwner } from './store/lock.js';
 import { type SweepReport, sweepLeftovers } from './store/sweep.js';
@@ -115,21 +116,43 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
   if (owner && (options.access ?? 'write') === 'write') {
     throw new UserError('data-root-busy', `the data root ${root} is in use by process ${owner.pid} (${owner.command}, since ${owner.since}); stop it, or use its console`);
   }
-  let db: Db;
+  // From here on the lock is held and the catalog soon open. A start-up that fails anywhere —
+  // opening the catalog, the first write to it, the start-up checks, the wiring after them — must
+  // close the catalog and release the lock, or this process would refuse its own next attempt as
+  // "in use by process <itself>". SQLite errors come out naming the catalog and what to do.
+  const opened: Starting = { db: null, cleanups: [] };
   try {
-    // A restore that was swapping when the power went is finished before anything reads the catalog.
-    if (lock) finishSwap(root);
-    db = openCatalog(layout.catalog);
+    return await startLifeline(options, root, layout, lock, owner, opened);
   } catch (err) {
+    for (const cleanup of opened.cleanups.reverse()) await Promise.resolve().then(cleanup).catch(() => undefined);
+    try {
+      if (opened.db?.open) opened.db.close();
+    } catch {
+      // a catalog that failed may refuse to close cleanly; the handle is dropped either way
+    }
     lock?.release();
-    throw err;
+    throw catalogError(layout.catalog, err);
   }
+}
+
+/** What a start-up in progress holds, for openLifeline to let go of when it fails. */
+interface Starting {
+  db: Db | null;
+  cleanups: (() => unknown)[];
+}
+
+async function startLifeline(options: OpenOptions, root: string, layout: DataRootLayout, lock: DataRootLock | null, owner: LockOwner | null, opened: Starting): Promise<LifelineApp> {
+  // A restore that was swapping when the power went is finished before anything reads the catalog.
+  if (lock) finishSwap(root);
+  let db: Db = openCatalog(layout.catalog);
+  opened.db = db;
   const startup: StartupReport = { lockedBy: owner, swept: null, resumedIngests: [], repaired: null };
   // Jobs left "running" by a dead process are marked interrupted — only by the lock holder.
   const jobs = new JobManager(db, { markInterrupted: lock !== null });
   // `let`: a restore swaps the catalog under a running app and re-attaches these.
   let knowledge = new KnowledgeService(db, layout);
   let models = new ModelService(db, layout.models);
+  opened.cleanups.push(() => models.dispose());
   /** After every knowledge change: SHA256SUMS current, and the content generation moved on (backups compare it). */
   const onKnowledgeChanged = () => {
     writeSums(db, layout);
@@ -204,20 +227,14 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
     await knowledge.warmUp((done, total) => setState({ status: 'initializing', phase: 'loading indexes', percent: 50 + Math.round((50 * done) / Math.max(total, 1)) - 1 }));
     setState({ status: 'ready', phase: 'ready', percent: 100 });
   };
-  const started = startUp().catch((err: Error) => {
-    setState({ status: 'failed', phase: state.phase, percent: state.percent, error: err.message });
-    throw err;
+  const started = startUp().catch((err: unknown) => {
+    const e = catalogError(layout.catalog, err) as Error;
+    setState({ status: 'failed', phase: state.phase, percent: state.percent, error: e.message });
+    throw e;
   });
-  if (!options.background) {
-    try {
-      await started;
-    } catch (err) {
-      // A start-up that failed must not keep the data root locked by this process.
-      if (db.open) db.close();
-      lock?.release();
-      throw err;
-    }
-  } else started.catch(() => undefined);
+  // A failed start-up throws out of here; openLifeline closes the catalog and releases the lock.
+  if (!options.background) await started;
+  else started.catch(() => undefined);
 
   const whenReadyOrThrow = async () => {
     if (state.status === 'initializing') {
@@ -240,6 +257,19 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
       if (!e) out.push({ code: 'embedder-missing', severity: 'error', path: `models/${name}`, message: `knowledge base ${r.kb} was embedded with ${name}, which is not in the models folder`, repair: 'reembed', kb: r.kb });
       else if (e.sha256 && e.sha256 !== r.embedder.version) out.push({ code: 'embedder-changed', severity: 'error', path: `models/${name}`, message: `${name} is not the file knowledge base ${r.kb} was embedded with (its sha256 changed); its vectors would not match`, repair: 'reembed', kb: r.kb });
     }
+    // The chat model the operator chose: when it is gone, answers silently fall back to extractive.
+    const chat = models.chosenChatModel();
+    if (chat && !entries.some((m) => m.name === chat)) {
+      let what = 'is not in the models folder';
+      try {
+        if (fs.statSync(path.join(layout.models, chat)).isDirectory()) what = 'is a folder, not a model file';
+      } catch {
+        // missing: the default wording
+      }
+      out.push({ code: 'chat-model-missing', severity: 'warning', path: `models/${chat}`, message: `the chat model chosen with \`lifeline models use-chat\` (${chat}) ${what}: answers are extractive until it is put back (from a backup) or another one is chosen`, repair: 'restore' });
+    }
+    const cache = modelsCacheProblem(layout.models);
+    if (cache) out.push({ code: 'models-cache-unusable', severity: 'warning', path: `models/${MODELS_CACHE_FILE}`, message: cache, repair: 'none' });
     return out;
   }
 
@@ -404,8 +434,10 @@ export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
       void scheduledDrills().catch(() => undefined);
     }, 60_000);
     scheduler.unref();
+    opened.cleanups.push(() => clearInterval(scheduler!));
     // Drives plugged in or pulled out show up in the console within seconds.
     driveWatch = watchBackupTargets((targets) => emit({ type: 'backup.targets', targets }), { roots: mediaRoots(), extraFolders: backupPolicy().targets, intervalMs: 2000 });
+    opened.cleanups.push(() => driveWatch?.stop());
   }
 
   async function runRestore(repoDir: string, passphrase: string, snapshot?: string, kb?: string): Promise<RestoreResult> {

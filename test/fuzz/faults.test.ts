@@ -12,7 +12,8 @@
 //   2. then the real app is opened on it (openLifeline in a sandbox child, so a hang or crash is
 //      a failure) and asked a question: it works (self-healing where the file is derived) or
 //      fails with a message naming the file.
-// Faults whose file is never read or never reported are listed as it.fails with the bug named.
+// Faults whose file is never read or never reported would be listed as it.fails with the bug named
+// (none today: the last ones, fixed, are plain tests at the end).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -385,38 +386,41 @@ describe(`faults in the files of a data root (FUZZ_SEED=${FUZZ_SEED})`, () => {
     }
   });
 
-  // ---- known bugs --------------------------------------------------------------------------
+  // ---- formerly known bugs (BUG-CATALOG-ERROR-UNNAMED, BUG-STARTUP-LEAKS-LOCK,
+  // BUG-VERIFY-IGNORES-GOLDEN-SETS, BUG-VERIFY-MISSING-CHAT-MODEL, BUG-MODELS-CACHE-FOLDER-UNREPORTED),
+  // kept as the properties they guard -------------------------------------------------------
 
-  // store/catalog.ts + cli.ts: only a bad header (openCatalog's check) becomes CatalogDamagedError
-  // (exit 1, catalog-corrupt, "restore it from a backup"). Damage further in (page 2's b-tree type
-  // byte flipped), a catalog.sqlite that is a folder, or one on a read-only mount escape as bare
-  // SqliteErrors: `lifeline verify` exits 2 with only "database disk image is malformed" / "unable
-  // to open database file" / "attempt to write a readonly database" — no file named, no
-  // catalog-corrupt problem — and the app fails with the same bare message.
-  for (const [f, msg] of [
-    ['flip', 'database disk image is malformed'],
-    ['directory', 'unable to open database file'],
-    ['read-only', 'attempt to write a readonly database'],
+  // store/catalog.ts catalogError + core/app.ts: any SQLite error while opening or starting on the
+  // catalog (not only a bad header) comes out naming catalog.sqlite and the problem: damage
+  // further in (page 2's b-tree type byte flipped), a folder in its place, a read-only mount.
+  // `lifeline verify` reports it as a problem with the restore hint (exit 1, no stack trace).
+  for (const [f, code, msg] of [
+    ['flip', 'catalog-corrupt', /the catalog is damaged \(database disk image is malformed\).*restore/],
+    ['directory', 'catalog-unreadable', /cannot be opened.*a folder is where the catalog file should be.*restore/],
+    ['read-only', 'catalog-read-only', /the catalog is read-only \(attempt to write a readonly database\).*mount/],
   ] as const) {
-    const title = `BUG-CATALOG-ERROR-UNNAMED (${f}): verify and the app name catalog.sqlite when SQLite says "${msg}"`;
+    const title = `a catalog.sqlite with ${f === 'flip' ? 'a damaged page' : f === 'directory' ? 'a folder in its place' : 'a read-only mount'}: verify reports ${code} naming the file (exit 1, restore), and the app refuses to start naming it`;
     if (f === 'read-only' && !canMount) {
       it.skip(`${title} (skipped: ${NO_MOUNT})`, () => undefined);
       continue;
     }
-    it.fails(title, () => {
+    it(title, () => {
       const r = run('catalog', f);
       expectVerifyReports(r);
+      expect(r.verify.status, r.verify.stderr).toBe(1);
+      const p = problemsOf(r.verify)[0]!;
+      expect(p).toMatchObject({ code, severity: 'error', path: 'catalog.sqlite', repair: 'restore' });
+      expect(p.message).toContain('catalog.sqlite');
+      expect(p.message).toMatch(msg);
       expectAskFailsNamingTheFile(r);
+      expect((r.ask as { error: { message: string } }).error.message).toMatch(msg);
     });
   }
 
-  // core/app.ts openLifeline: the data-root lock is taken, the catalog opened, and then start-up
-  // work (setMeta 'running_since', the start-up checks) runs outside the try that releases them.
-  // When it throws — here a catalog whose page 2 is damaged (SQLITE_CORRUPT) — the lock file stays
-  // with this live process's pid and the catalog stays open: a second open in the same process
-  // (the console's "try again", the server's retry) is refused as "the data root … is in use by
-  // process <itself>" instead of naming the damaged catalog again.
-  it.fails('BUG-STARTUP-LEAKS-LOCK: after a start-up that fails on a damaged catalog, a second open in the same process reports the catalog again, not "in use by process <itself>"', async () => {
+  // core/app.ts openLifeline: everything after the lock is taken (opening the catalog, the first
+  // writes to it such as meta running_since, the start-up checks, the wiring after them) runs
+  // inside one try that closes the catalog and releases the lock when start-up fails.
+  it('after a start-up that fails on a damaged catalog, the lock is released: a second open in the same process names the catalog again, not "in use by process <itself>"', async () => {
     const root = path.join(t.dir, 'open-twice');
     fs.cpSync(golden, root, { recursive: true });
     applyFault(target(root, 'catalog'), 'catalog', 'flip');
@@ -424,29 +428,39 @@ describe(`faults in the files of a data root (FUZZ_SEED=${FUZZ_SEED})`, () => {
     console.log(`open twice after a failed start: ${describeOutcome(o)}`);
     expect(o.kind).toBe('ok');
     const v = (o as { value: { first: { code: string | null; message: string } | null; lockLeft: boolean; second: { code: string | null; message: string } | null } }).value;
-    expect(v.first).not.toBeNull();
+    expect(v.first).toMatchObject({ code: 'catalog-corrupt' });
+    expect(v.first!.message).toContain('catalog.sqlite');
     expect(v.lockLeft).toBe(false);
-    expect(v.second?.code).not.toBe('data-root-busy');
+    expect(v.second).toMatchObject({ code: 'catalog-corrupt' });
   }, 60_000);
 
-  // integrity/verify.ts never looks at golden/: a truncated, garbled or replaced golden set
-  // (operator-written questions, backed up with the data root) passes `lifeline verify --deep`
-  // (exit 0) and shows only when `golden run` is tried.
-  it.fails('BUG-VERIFY-IGNORES-GOLDEN-SETS: verify reports a damaged golden/demo.json', () => {
-    for (const f of DAMAGE) expectVerifyReports(run('golden', f));
+  // integrity/verify.ts goldenProblems: every golden set must read and validate, baselines and
+  // last runs must be JSON objects (golden-set-damaged, a warning: answers are not affected).
+  it('a damaged golden/demo.json (truncated, flipped, garbage, a folder): verify reports golden-set-damaged naming it (exit 1)', () => {
+    for (const f of DAMAGE) {
+      const r = run('golden', f);
+      expectVerifyReports(r);
+      expect(problemsOf(r.verify).find((p) => p.path === r.rel), f).toMatchObject({ code: 'golden-set-damaged', repair: 'restore' });
+    }
   });
 
-  // models/registry.ts + verify.ts: the chat model chosen with `models use-chat` (meta chat_model)
-  // is replaced by a folder of the same name: the scan walks into it as a sub-folder, the model is
-  // simply gone, answers fall back to extractive without a word, and verify exits 0. A chosen
-  // model that is missing should be a problem (as a missing embedder already is).
-  it.fails('BUG-VERIFY-MISSING-CHAT-MODEL: verify reports the chosen chat model models/tiny-llama.gguf when it is a folder', () => {
-    expectVerifyReports(run('model', 'directory'));
+  // core/app.ts modelProblems: the chat model chosen with `models use-chat` (meta chat_model) that
+  // is not among the scanned models (here a folder of the same name) is chat-model-missing.
+  it('a folder where the chosen chat model models/tiny-llama.gguf should be: verify reports chat-model-missing (exit 1); the app answers extractively', () => {
+    const r = run('model', 'directory');
+    expectVerifyReports(r);
+    const p = problemsOf(r.verify).find((x) => x.path === r.rel);
+    expect(p).toMatchObject({ code: 'chat-model-missing' });
+    expect(p!.message).toContain('is a folder');
+    expect(expectAskWorks(r).mode).toBe('extractive');
   });
 
-  // models/registry.ts: when .lifeline-models.json is a folder the cache write fails silently
-  // (try/catch), so every start re-hashes every model (seconds per GB) and verify says nothing.
-  it.fails('BUG-MODELS-CACHE-FOLDER-UNREPORTED: verify reports models/.lifeline-models.json when it is a folder', () => {
-    expectVerifyReports(run('models-cache', 'directory'));
+  // models/registry.ts modelsCacheProblem: a cache that is not a file can never be rewritten, so
+  // every start would re-hash every model; verify says so (a warning), the app still answers.
+  it('a folder where models/.lifeline-models.json should be: verify reports models-cache-unusable naming it (exit 1); the app answers', () => {
+    const r = run('models-cache', 'directory');
+    expectVerifyReports(r);
+    expect(problemsOf(r.verify).find((p) => p.path === r.rel)).toMatchObject({ code: 'models-cache-unusable', severity: 'warning' });
+    expectAskWorks(r);
   });
 });

@@ -12,6 +12,7 @@ import { sha256File } from '../util/hash.js';
 import { FLAT_HEADER_BYTES, decodeFlatHeader } from '../vectors/faissFormat.js';
 import { loadAnn, loadSegment } from '../vectors/segments.js';
 import { flatVectors } from '../vectors/faissFormat.js';
+import { parseGoldenSet } from '../golden/validate.js';
 
 export type Severity = 'error' | 'warning';
 /** What fixes a problem: `rebuild` (derived data, `lifeline repair`), `restore` (from a backup), `reembed`, `sweep`, `resume`, `none`. */
@@ -207,7 +208,10 @@ export async function verifyDataRoot(db: Db, layout: DataRootLayout, options: { 
   const pending = (db.prepare("SELECT count(*) AS n FROM ingest_item WHERE state = 'pending'").get() as { n: number }).n;
   if (pending) problems.push({ code: 'interrupted-ingest', severity: 'warning', path: 'catalog.sqlite', message: `${pending} documents of an interrupted ingest are waiting`, repair: 'resume' });
 
-  // 6. Embedding models recorded by knowledge bases.
+  // 6. Golden sets and their baselines (written by the operator, backed up, not derivable).
+  problems.push(...goldenProblems(layout.root));
+
+  // 7. Embedding models recorded by knowledge bases (and the models folder's other checks).
   if (options.embedders) problems.push(...(await options.embedders()));
   return finish();
 
@@ -237,6 +241,68 @@ function selfSearchFailures(index: { search(x: number[], k: number): { distances
     tried++;
   }
   return { tried, failed };
+}
+
+/**
+ * golden/: every set must read and validate (what `golden run` needs), every baseline and last run
+ * must be a JSON object. Sets are edited by people and carry no checksum, so a change that still
+ * validates (a flipped byte inside a question's text) cannot be told from an edit.
+ */
+export function goldenProblems(root: string): Problem[] {
+  const dir = path.join(root, 'golden');
+  const out: Problem[] = [];
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return out;
+    out.push({ code: 'golden-set-damaged', severity: 'warning', path: 'golden', message: `the golden-questions folder cannot be read (${code === 'ENOTDIR' ? 'it is not a folder' : (err as Error).message}); golden runs cannot start`, repair: 'restore' });
+    return out;
+  }
+  for (const name of names.sort()) {
+    if (!name.endsWith('.json') || name.startsWith('.') || isTempName(name)) continue;
+    const rel = `golden/${name}`;
+    const record = name.endsWith('.baseline.json') ? 'baseline' : name.endsWith('.last-run.json') ? 'last-run' : null;
+    const kb = name.slice(0, -(record ? `.${record}.json` : '.json').length);
+    let text: string;
+    try {
+      text = fs.readFileSync(path.join(dir, name), 'utf8');
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const why = e.code === 'EISDIR' ? 'it is a folder, not a file' : e.message;
+      out.push(goldenProblem(rel, kb, record, `cannot be read (${why})`));
+      continue;
+    }
+    if (record) {
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (err) {
+        out.push(goldenProblem(rel, kb, record, `not valid JSON (${(err as Error).message})`));
+        continue;
+      }
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) out.push(goldenProblem(rel, kb, record, 'not a golden run Lifeline wrote'));
+      continue;
+    }
+    try {
+      const set = parseGoldenSet(text, rel);
+      if (set.kb !== kb) out.push(goldenProblem(rel, kb, null, `written for knowledge base "${set.kb}"`));
+    } catch (err) {
+      out.push(goldenProblem(rel, kb, null, (err as Error).message.replace(`${rel}: `, '')));
+    }
+  }
+  return out;
+}
+
+function goldenProblem(rel: string, kb: string, record: 'baseline' | 'last-run' | null, what: string): Problem {
+  if (record === 'last-run') {
+    return { code: 'golden-run-damaged', severity: 'warning', path: rel, message: `${rel}: ${what}; the last golden run of ${kb} is lost — the next \`lifeline golden run --kb ${kb}\` rewrites it (or delete the file)`, repair: 'none' };
+  }
+  if (record === 'baseline') {
+    return { code: 'golden-baseline-damaged', severity: 'warning', path: rel, message: `${rel}: ${what}; golden runs of ${kb} have no baseline to compare with — restore it from a backup, or record it again (\`lifeline golden baseline --kb ${kb}\`) once the answers are known to be good`, repair: 'restore' };
+  }
+  return { code: 'golden-set-damaged', severity: 'warning', path: rel, message: `${rel}: ${what}; the golden questions of ${kb} cannot run — restore the file from a backup, or save the set again in the console`, repair: 'restore' };
 }
 
 function listTemp(layout: DataRootLayout): string[] {

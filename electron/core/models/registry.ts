@@ -3,7 +3,7 @@
 // `<models>/.lifeline-models.json` keyed by (name, size, mtime) and written atomically: start-up
 // re-hashes only files that changed. A broken file is listed with `error`, never thrown.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../store/atomic.js';
@@ -78,6 +78,24 @@ async function listGguf(root: string): Promise<string[]> {
   }
   await walk(root);
   return out.sort();
+}
+
+/**
+ * Why the models cache cannot be used, or null when it can (or is simply absent: the next scan
+ * writes it). A damaged cache is not a problem — it is ignored and rewritten — but one that is a
+ * folder (or another non-file) can never be rewritten, and then every start re-hashes every model.
+ */
+export function modelsCacheProblem(modelsDir: string): string | null {
+  const file = path.join(modelsDir, MODELS_CACHE_FILE);
+  let st: import('node:fs').Stats;
+  try {
+    st = statSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR' ? null : `${MODELS_CACHE_FILE} cannot be read (${(err as Error).message}): the models' checksums cannot be cached, so every start re-hashes every model file`;
+  }
+  if (st.isFile()) return null;
+  return `${MODELS_CACHE_FILE} is ${st.isDirectory() ? 'a folder' : 'not a regular file'}: Lifeline cannot write the models' checksum cache there, so every start re-hashes every model file (seconds per GB); remove or rename it`;
 }
 
 function readCache(file: string): Promise<CacheFile> {

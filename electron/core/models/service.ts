@@ -39,6 +39,12 @@ export class ModelService {
     return models[0]?.name ?? null;
   }
 
+  /** The chat model chosen with `models use-chat` (meta `chat_model`), whether or not it is usable; null when none was chosen. */
+  chosenChatModel(): string | null {
+    const chosen = getMeta(this.db, 'chat_model');
+    return chosen && chosen !== 'none' ? chosen : null;
+  }
+
   loadedChatModel(): string | null {
     return this.chat?.name ?? null;
   }

@@ -1,6 +1,7 @@
 // The catalog: the source of truth with the original documents (DESIGN.md invariant 1).
 // SQLite in WAL mode with synchronous=FULL and foreign keys on. Paths stored here are always
 // relative to the data root (invariant 7).
+import fs from 'node:fs';
 import Database from 'better-sqlite3';
 
 export type Db = Database.Database;
@@ -155,7 +156,12 @@ const MIGRATIONS: string[] = [
 ];
 
 export function openCatalog(file: string, options: { readonly?: boolean } = {}): Db {
-  const db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+  let db: Db;
+  try {
+    db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+  } catch (err) {
+    throw catalogError(file, err);
+  }
   try {
     if (!options.readonly) db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
@@ -164,9 +170,8 @@ export function openCatalog(file: string, options: { readonly?: boolean } = {}):
     if (!options.readonly) migrate(db);
   } catch (err) {
     db.close();
-    const e = err as Error & { code?: string };
-    if (e.code === 'SQLITE_NOTADB' || e.code === 'SQLITE_CORRUPT') throw new CatalogDamagedError(file, e.message);
-    throw new Error(`${file}: ${e.message}`);
+    const e = catalogError(file, err);
+    throw e instanceof CatalogError ? e : new Error(`${file}: ${(err as Error).message}`);
   }
   return db;
 }
@@ -181,16 +186,65 @@ function migrate(db: Db): void {
   }
 }
 
-/** The catalog cannot be opened: it is the source of truth and cannot be rebuilt. */
-export class CatalogDamagedError extends Error {
-  readonly code = 'catalog-corrupt';
+/** What is wrong with the catalog file itself (the `code` of a CatalogError and of verify's problem). */
+export type CatalogProblemCode = 'catalog-corrupt' | 'catalog-unreadable' | 'catalog-read-only';
+
+/**
+ * The catalog cannot be opened or read: it is the source of truth and cannot be rebuilt. The
+ * message names the file, the problem and what to do (`lifeline verify` reports it as a problem).
+ */
+export class CatalogError extends Error {
   constructor(
+    readonly code: CatalogProblemCode,
     readonly file: string,
-    detail: string,
+    readonly detail: string,
+    message: string,
   ) {
-    super(`${file}: the catalog is damaged (${detail}); it cannot be rebuilt — restore it from a backup`);
+    super(message);
+    this.name = 'CatalogError';
+  }
+}
+
+/** The catalog's content is damaged (not a database, a malformed page). */
+export class CatalogDamagedError extends CatalogError {
+  constructor(file: string, detail: string) {
+    super('catalog-corrupt', file, detail, `${file}: the catalog is damaged (${detail}); it cannot be rebuilt — restore it from a backup`);
     this.name = 'CatalogDamagedError';
   }
+}
+
+/**
+ * A SQLite error met while opening or using the catalog `file`, as a CatalogError that names the
+ * file and the problem: damaged content (SQLITE_CORRUPT, SQLITE_NOTADB), a file that cannot be
+ * opened (a folder in its place, no permission: SQLITE_CANTOPEN, SQLITE_PERM, SQLITE_AUTH), a
+ * read-only file or mount (SQLITE_READONLY), a disk that fails to read (SQLITE_IOERR). Any other
+ * SQLite error gets the file's name in front; errors that are not SQLite's are returned as they are.
+ */
+export function catalogError(file: string, err: unknown): unknown {
+  if (err instanceof CatalogError) return err;
+  const e = err as Error & { code?: unknown };
+  if (!(err instanceof Error) || typeof e.code !== 'string' || !e.code.startsWith('SQLITE_')) return err;
+  const code = e.code;
+  const detail = e.message;
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') return new CatalogDamagedError(file, detail);
+  if (code.startsWith('SQLITE_CANTOPEN') || code === 'SQLITE_PERM' || code === 'SQLITE_AUTH') {
+    let what = 'it cannot be opened';
+    try {
+      if (fs.statSync(file).isDirectory()) what = 'a folder is where the catalog file should be';
+    } catch {
+      // missing or not reachable: SQLite's own detail says it
+    }
+    return new CatalogError('catalog-unreadable', file, detail, `${file}: the catalog cannot be opened (${detail}): ${what}; it cannot be rebuilt — put the file back or restore it from a backup`);
+  }
+  if (code.startsWith('SQLITE_READONLY')) {
+    return new CatalogError('catalog-read-only', file, detail, `${file}: the catalog is read-only (${detail}): check the file's permissions and its mount (a disk is remounted read-only after I/O errors); if the disk is failing, restore from a backup onto another disk`);
+  }
+  if (code.startsWith('SQLITE_IOERR')) {
+    return new CatalogError('catalog-unreadable', file, detail, `${file}: the disk failed while reading or writing the catalog (${detail}): check the disk (kernel log, RAID state); if it is failing, restore from a backup onto another disk`);
+  }
+  const named = new Error(`${file}: ${detail}`, { cause: err });
+  (named as Error & { code?: string }).code = code;
+  return named;
 }
 
 export function getMeta(db: Db, key: string): string | null {
