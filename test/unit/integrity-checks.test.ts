@@ -5,7 +5,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openLifeline } from '../../electron/core/app.js';
-import { goldenProblems } from '../../electron/core/integrity/verify.js';
+import { fastCatalogCheck, goldenProblems } from '../../electron/core/integrity/verify.js';
 import { MODELS_CACHE_FILE, modelsCacheProblem } from '../../electron/core/models/registry.js';
 import { CatalogDamagedError, CatalogError, catalogError, openCatalog } from '../../electron/core/store/catalog.js';
 import { tempDir } from '../helpers/env.js';
@@ -55,6 +55,58 @@ describe('catalog errors name the file and the problem', () => {
     expect(err).toBeInstanceOf(CatalogError);
     expect(err).toMatchObject({ code: 'catalog-unreadable', file });
     expect((err as Error).message).toContain('a folder is where the catalog file should be');
+  });
+});
+
+describe("the catalog's fast check", () => {
+  /** A catalog with a few thousand chunks (and their full-text index), checkpointed into one file. */
+  function catalogFile(): { file: string; bytes: Buffer; pageSize: number } {
+    const file = path.join(dir(), 'catalog.sqlite');
+    const db = openCatalog(file);
+    db.prepare("INSERT INTO kb(name, created_at, embedder_id, embedder_version, embedder_dim, embedder_norm) VALUES ('k', '', 'hash', '1', 8, 'l2')").run();
+    db.prepare("INSERT INTO document(kb_id, name, blob_sha256, size, format, ingested_at) VALUES (1, 'd', 'x', 1, 'md', '')").run();
+    const ins = db.prepare('INSERT INTO chunk(kb_id, document_id, ordinal, text, char_start, char_end) VALUES (1, 1, ?, ?, 0, 1)');
+    db.transaction(() => {
+      for (let i = 0; i < 3000; i++) ins.run(i, `第${i}号规程：值班人员应检查${i % 97}号机柜 rack ${i} reading ${i * 7}`);
+    })();
+    db.prepare('DELETE FROM chunk WHERE ordinal % 3 = 0').run(); // some free pages
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    db.close();
+    return { file, bytes: fs.readFileSync(file), pageSize };
+  }
+  const check = (file: string, bytes: Buffer) => {
+    for (const x of ['-wal', '-shm']) fs.rmSync(file + x, { force: true });
+    fs.writeFileSync(file, bytes);
+    const db = new Database(file, { readonly: true });
+    try {
+      return fastCatalogCheck(db, file);
+    } catch (err) {
+      return [`threw: ${(err as Error).message}`];
+    } finally {
+      db.close();
+    }
+  };
+
+  it('passes a sound catalog, and finds a damaged page header, a lost page and a truncated file', () => {
+    const { file, bytes, pageSize } = catalogFile();
+    expect(check(file, bytes)).toEqual([]);
+    const pages = bytes.length / pageSize;
+    // A b-tree page's type byte (page 2: a table of the schema).
+    const flipped = Buffer.from(bytes);
+    flipped[pageSize]! ^= 0x5a;
+    expect(check(file, flipped).join('; ')).toMatch(/quick_check|malformed/);
+    // One page more than any b-tree or the freelist accounts for.
+    const orphan = Buffer.concat([bytes, Buffer.alloc(pageSize)]);
+    orphan.writeUInt32BE(pages + 1, 28);
+    expect(check(file, orphan).join('; ')).toMatch(/page accounting|never used/);
+    // The freelist count in the header off by one.
+    const freelist = Buffer.from(bytes);
+    freelist.writeUInt32BE(freelist.readUInt32BE(36) + 1, 36);
+    expect(check(file, freelist)).not.toEqual([]);
+    // The last pages cut off.
+    expect(check(file, bytes.subarray(0, (pages - 3) * pageSize))).not.toEqual([]);
+    expect(check(file, bytes.subarray(0, bytes.length - 100))).not.toEqual([]);
   });
 });
 
