@@ -127,8 +127,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     },
   };
   const str = (name: string) => (typeof flags.get(name) === 'string' ? (flags.get(name) as string) : undefined);
-  const openAs = (access: 'read' | 'write', maintenance = true) => () =>
-    openLifeline({ dataDir: str('--data'), shell: 'cli', seedDemo: !flags.has('--no-demo'), access, command: `lifeline ${command}`, maintenance });
+  const openAs = (access: 'read' | 'write', maintenance = true, warmUp = true) => () =>
+    openLifeline({ dataDir: str('--data'), shell: 'cli', seedDemo: !flags.has('--no-demo'), access, command: `lifeline ${command}`, maintenance, warmUp });
   const open = openAs('write');
   const needRepo = () => {
     const r = str('--repo');
@@ -237,7 +237,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         });
       }
       case 'verify':
-        return await withApp(openAs('read', false), async (app) => {
+        // Without loading the indexes first: verify reads what it checks itself.
+        return await withApp(openAs('read', false, false), async (app) => {
           const r = await app.verify(flags.has('--deep'));
           const human = [
             `${r.ok ? 'OK' : 'PROBLEMS FOUND'} (${r.deep ? 'deep' : 'fast'} check, ${r.durationMs} ms): ${Object.entries(r.checked).map(([k, v]) => `${k} ${v}`).join(', ')}`,

@@ -59,6 +59,12 @@ export interface OpenOptions {
    * damaged derived data. `lifeline verify` turns it off to report the data root as it is.
    */
   maintenance?: boolean;
+  /**
+   * Load the recorded embedders and every knowledge base's segments during start-up (default
+   * true); they load on first use otherwise. Only with `maintenance: false` or without the lock:
+   * `lifeline verify` reads what it checks by itself and skips the load.
+   */
+  warmUp?: boolean;
 }
 
 /** What start-up found and did: leftovers swept, interrupted ingests resumed. */
@@ -190,9 +196,11 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
 
   const startUp = async () => {
     if (!lock || options.maintenance === false) {
-      await loadRecordedEmbedders();
-      setState({ status: 'initializing', phase: 'loading indexes', percent: 50 });
-      await knowledge.warmUp();
+      if (options.warmUp !== false) {
+        await loadRecordedEmbedders();
+        setState({ status: 'initializing', phase: 'loading indexes', percent: 50 });
+        await knowledge.warmUp();
+      }
       setState({ status: 'ready', phase: 'ready', percent: 100 });
       return;
     }
