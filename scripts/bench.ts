@@ -14,6 +14,14 @@ import { appRoot, resourcesDir } from '../electron/core/util/appRoot.js';
 import { loadSegment, writeSegment } from '../electron/core/vectors/segments.js';
 
 const QUICK = process.argv.includes('--quick');
+/** `--only backup`: only the backup/restore rows (on the 100k-chunk data root); `--data DIR` keeps that root between runs; `--repeat N`. */
+const argValue = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+const ONLY = argValue('--only');
+const KEEP_DATA = argValue('--data');
+const REPEAT = Math.max(1, Number(argValue('--repeat') ?? 1));
 const BIG = QUICK ? 20_000 : 100_000;
 const SMALL = QUICK ? 2_000 : 10_000;
 
@@ -490,6 +498,27 @@ async function demoLatency(): Promise<void> {
 }
 
 emit({ bench: 'machine', node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '', memGiB: Math.round(os.totalmem() / 2 ** 30), date: new Date().toISOString(), quick: QUICK });
+if (ONLY === 'backup') {
+  // The backup rows alone, on the same data root as the full run (kept in --data DIR if given).
+  let data: string;
+  if (KEEP_DATA && fs.existsSync(path.join(KEEP_DATA, 'catalog.sqlite'))) data = path.resolve(KEEP_DATA);
+  else {
+    data = (await buildKb(BIG)).data;
+    if (KEEP_DATA) {
+      fs.rmSync(KEEP_DATA, { recursive: true, force: true });
+      fs.cpSync(data, KEEP_DATA, { recursive: true });
+      fs.rmSync(data, { recursive: true, force: true });
+      data = path.resolve(KEEP_DATA);
+    }
+  }
+  for (let i = 0; i < REPEAT; i++) {
+    // As on a freshly built root: the first backup's model scan hashes the padding model.
+    fs.rmSync(path.join(data, 'models', '.lifeline-models.json'), { force: true });
+    await backupBench(data);
+  }
+  if (!KEEP_DATA) fs.rmSync(data, { recursive: true, force: true });
+  process.exit(0);
+}
 await demoLatency();
 await ingestThroughput();
 segmentBuild();
