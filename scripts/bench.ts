@@ -14,7 +14,7 @@ import { appRoot, resourcesDir } from '../electron/core/util/appRoot.js';
 import { loadSegment, writeSegment } from '../electron/core/vectors/segments.js';
 
 const QUICK = process.argv.includes('--quick');
-/** `--only backup`: only the backup/restore rows (on the 100k-chunk data root); `--data DIR` keeps that root between runs; `--repeat N`. */
+/** `--only backup`: only the backup/restore rows (on the 100k-chunk data root); `--only verify`: only the verify rows; `--data DIR` keeps that root between runs; `--repeat N`. */
 const argValue = (name: string): string | undefined => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
@@ -517,6 +517,15 @@ if (ONLY === 'backup') {
     await backupBench(data);
   }
   if (!KEEP_DATA) fs.rmSync(data, { recursive: true, force: true });
+  process.exit(0);
+}
+if (ONLY === 'verify') {
+  // The verify rows alone (`--only verify [--data DIR]`): DIR is used as it is when it holds a
+  // data root (e.g. one kept by `--only backup --data DIR`), else the 100k-chunk root is built.
+  const keep = KEEP_DATA && fs.existsSync(path.join(KEEP_DATA, 'catalog.sqlite'));
+  const data = keep ? path.resolve(KEEP_DATA) : (await buildKb(BIG)).data;
+  for (let i = 0; i < REPEAT; i++) await verifyFast(data);
+  if (!keep) fs.rmSync(data, { recursive: true, force: true });
   process.exit(0);
 }
 await demoLatency();
