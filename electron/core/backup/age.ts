@@ -773,13 +773,17 @@ class AgeDecryptor {
 
 /** Whole-buffer decryption once the file key is known (verifies the header MAC first). */
 function decryptWithFileKey(header: Header, fileKey: Buffer, payload: Buffer): Buffer {
+  return Buffer.concat(decryptPartsWithFileKey(header, fileKey, payload));
+}
+
+function decryptPartsWithFileKey(header: Header, fileKey: Buffer, payload: Buffer): Buffer[] {
   verifyHeaderMac(header, fileKey);
   if (payload.length < NONCE_LEN) throw new AgeError('truncated', 'the file ends before the payload nonce');
   const dec = new PayloadDecryptor(hkdf(fileKey, payload.subarray(0, NONCE_LEN), 'payload'));
   fileKey.fill(0);
   const out = dec.push(payload.subarray(NONCE_LEN));
   dec.end(out);
-  return Buffer.concat(out);
+  return out;
 }
 
 function parseWholeHeader(buf: Buffer): { header: Header; length: number } {
@@ -819,6 +823,30 @@ async function* readFileBlocks(path: string): AsyncGenerator<Buffer> {
   } finally {
     await pending.catch(() => undefined); // a read still in flight when the consumer stops early
     await fh.close();
+  }
+}
+
+/**
+ * The blocks of an already-open file, from `start` (positional reads, with the next read in flight
+ * while the consumer works; a block is valid until the next is asked for). The handle stays open.
+ */
+export async function* fileHandleBlocks(fh: FileHandle, start = 0): AsyncGenerator<Buffer> {
+  const bufs = [Buffer.allocUnsafe(IO_BLOCK), Buffer.allocUnsafe(IO_BLOCK)];
+  let which = 0;
+  let pos = start;
+  let pending = fh.read(bufs[0]!, 0, IO_BLOCK, pos);
+  try {
+    for (;;) {
+      const { bytesRead } = await pending;
+      if (bytesRead === 0) return;
+      pos += bytesRead;
+      const block = bufs[which]!.subarray(0, bytesRead);
+      which ^= 1;
+      pending = fh.read(bufs[which]!, 0, IO_BLOCK, pos);
+      yield block;
+    }
+  } finally {
+    await pending.catch(() => undefined);
   }
 }
 
@@ -864,12 +892,20 @@ async function writeAllFd(fd: number | FileHandle, bufs: Buffer[]): Promise<void
 class PipelinedWriter {
   private inflight: Promise<void> | null = null;
   bytes = 0;
-  constructor(private readonly write: (bufs: Buffer[]) => Promise<void>) {}
+  constructor(
+    private readonly write: (bufs: Buffer[]) => Promise<void>,
+    /** Told the size of each batch once it has been written. */
+    private readonly onWritten?: (bytes: number) => void,
+  ) {}
   async put(bufs: Buffer[]): Promise<void> {
     if (bufs.length === 0) return;
     if (this.inflight) await this.inflight;
-    for (const b of bufs) this.bytes += b.length;
-    this.inflight = this.write(bufs);
+    let n = 0;
+    for (const b of bufs) n += b.length;
+    this.bytes += n;
+    const p = this.onWritten ? this.write(bufs).then(() => this.onWritten!(n)) : this.write(bufs);
+    p.catch(() => undefined); // awaited by the next put, flush or settle; never an unhandled rejection meanwhile
+    this.inflight = p;
   }
   async flush(): Promise<void> {
     if (this.inflight) {
@@ -939,12 +975,16 @@ export async function encryptToSink(
   source: ByteSource,
   recipients: string | readonly string[],
   sink: FileHandle | number | ((chunk: Buffer) => void | Promise<void>),
+  opts: TapOptions = {},
 ): Promise<EncryptResult> {
   const enc = new AgeEncryptor(toList(recipients));
   const w = new PipelinedWriter(sinkWriter(sink));
   try {
     await w.put([enc.preamble]);
-    for await (const block of sourceBlocks(source)) await w.put(enc.push(block));
+    for await (const block of sourceBlocks(source)) {
+      opts.onPlaintext?.(block);
+      await w.put(enc.push(block));
+    }
     await w.put(enc.finish());
     await w.flush();
   } finally {
@@ -962,13 +1002,13 @@ export async function encryptFileToRecipient(
   source: ByteSource,
   recipients: string | readonly string[],
   destPath: string,
-  opts: { fsync?: boolean; mode?: number } = {},
+  opts: { fsync?: boolean; mode?: number } & TapOptions = {},
 ): Promise<EncryptResult> {
   toList(recipients).forEach(parseRecipient); // fail before creating the file
   const fh = await open(destPath, 'w', opts.mode ?? 0o600);
   let ok = false;
   try {
-    const res = await encryptToSink(source, recipients, fh);
+    const res = await encryptToSink(source, recipients, fh, opts);
     if (opts.fsync !== false) await fh.sync();
     ok = true;
     return res;
@@ -980,11 +1020,23 @@ export async function encryptFileToRecipient(
 
 /** Encrypts a buffer in memory. */
 export function encryptBufferToRecipient(plaintext: Uint8Array, recipients: string | readonly string[]): Buffer {
+  return Buffer.concat(encryptBufferParts(plaintext, recipients));
+}
+
+/** Encrypts a buffer in memory into the pieces of the age file (header, sealed chunks), for one writev. */
+export function encryptBufferParts(plaintext: Uint8Array, recipients: string | readonly string[]): Buffer[] {
   const enc = new AgeEncryptor(toList(recipients));
   const out: Buffer[] = [enc.preamble];
   enc.push(plaintext, out);
   enc.finish(out);
-  return Buffer.concat(out);
+  return out;
+}
+
+export interface TapOptions {
+  /** Sees every plaintext block on its way in or out (e.g. to hash it in the same pass). */
+  onPlaintext?: (chunk: Buffer | Uint8Array) => void;
+  /** Decryption into a file: told how many plaintext bytes each write put there, once it has landed, in order. */
+  onWritten?: (bytes: number) => void;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1019,12 +1071,12 @@ export async function* decryptStream(source: ByteSource, identities: string | re
   for await (const out of decryptBlocks(source, identityUnwrapper(identities))) yield* out;
 }
 
-async function decryptInto(source: ByteSource, unwrap: KeyUnwrapper, sink: ByteSink): Promise<DecryptResult> {
+async function decryptInto(source: ByteSource, unwrap: KeyUnwrapper, sink: ByteSink, opts: TapOptions = {}): Promise<DecryptResult> {
   if (typeof sink === 'string') {
     const fh = await open(sink, 'w', 0o600);
     let ok = false;
     try {
-      const res = await decryptInto(source, unwrap, fh);
+      const res = await decryptInto(source, unwrap, fh, opts);
       ok = true;
       return res;
     } finally {
@@ -1033,11 +1085,14 @@ async function decryptInto(source: ByteSource, unwrap: KeyUnwrapper, sink: ByteS
       if (!ok) await fs.promises.rm(sink, { force: true }).catch(() => undefined);
     }
   }
-  const w = new PipelinedWriter(sinkWriter(sink));
+  const w = new PipelinedWriter(sinkWriter(sink), opts.onWritten);
   let bytes = 0;
   try {
     for await (const out of decryptBlocks(source, unwrap)) {
-      for (const b of out) bytes += b.length;
+      for (const b of out) {
+        bytes += b.length;
+        opts.onPlaintext?.(b);
+      }
       await w.put(out);
     }
     await w.flush();
@@ -1055,8 +1110,16 @@ async function decryptInto(source: ByteSource, unwrap: KeyUnwrapper, sink: ByteS
  * Rejects with AgeError (`not-age`, `truncated`, `tampered`, `no-matching-identity`, `invalid-key`)
  * or an I/O error.
  */
-export async function decryptFile(source: ByteSource, identities: string | readonly string[], dest: ByteSink): Promise<DecryptResult> {
-  return decryptInto(source, identityUnwrapper(identities), dest);
+export async function decryptFile(source: ByteSource, identities: string | readonly string[], dest: ByteSink, opts: TapOptions = {}): Promise<DecryptResult> {
+  return decryptInto(source, identityUnwrapper(identities), dest, opts);
+}
+
+/** Decrypts a whole age file held in memory into its authenticated plaintext chunks (no final copy); throws AgeError. */
+export function decryptBufferParts(ciphertext: Uint8Array, identities: string | readonly string[]): Buffer[] {
+  const unwrap = identityUnwrapper(identities);
+  const buf = toBuffer(ciphertext);
+  const { header, length } = parseWholeHeader(buf);
+  return decryptPartsWithFileKey(header, unwrap(header), buf.subarray(length));
 }
 
 /** Decrypts a whole age file held in memory; throws AgeError. */

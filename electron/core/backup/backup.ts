@@ -14,7 +14,7 @@ import type { JobContext } from '../jobs/jobs.js';
 import { throwIfCancelled } from '../jobs/jobs.js';
 import type { ModelEntry } from '../models/registry.js';
 import { appVersion } from '../util/appRoot.js';
-import { BlobDamagedError, type FileClass, type ManifestFile, type Repository, type SnapshotManifest, driveError, sha256OfFile } from './repo.js';
+import { BlobDamagedError, type FileClass, type ManifestFile, type Repository, type SnapshotManifest, CONCURRENCY, driveError, forEachLimit, sha256OfFile } from './repo.js';
 
 interface Candidate {
   path: string;
@@ -72,12 +72,24 @@ export async function backupDataRoot(db: Db, layout: DataRootLayout, models: Mod
       // copy carries the generation it was taken at.
       db.prepare('VACUUM INTO ?').run(copy1);
       const c = new Database(copy1);
-      generation = (c.prepare("SELECT value FROM meta WHERE key = 'content_generation'").get() as { value: string } | undefined)?.value ?? '0';
-      list = listFiles(c);
-      c.exec(VOLATILE_SQL);
-      c.prepare('VACUUM INTO ?').run(copy2);
-      c.close();
-      catalog = { path: 'catalog.sqlite', abs: copy2, sha256: await sha256OfFile(copy2), size: fs.statSync(copy2).size, class: 'catalog' };
+      let file = copy1;
+      try {
+        generation = (c.prepare("SELECT value FROM meta WHERE key = 'content_generation'").get() as { value: string } | undefined)?.value ?? '0';
+        list = listFiles(c);
+        // The volatile rows go, their pages zeroed (they never reach the drive). A second VACUUM
+        // (as long again as the first) is only worth it when they took a noticeable share of the file.
+        c.pragma('secure_delete = ON');
+        c.exec(VOLATILE_SQL);
+        const free = c.pragma('freelist_count', { simple: true }) as number;
+        const pages = c.pragma('page_count', { simple: true }) as number;
+        if (free > pages * 0.05) {
+          c.prepare('VACUUM INTO ?').run(copy2);
+          file = copy2;
+        }
+      } finally {
+        c.close();
+      }
+      catalog = { path: 'catalog.sqlite', abs: file, sha256: await sha256OfFile(file), size: fs.statSync(file).size, class: 'catalog' };
     }
     const files: Candidate[] = [catalog];
     const blobsRel = path.relative(layout.root, layout.blobs).split(path.sep).join('/');
@@ -102,24 +114,39 @@ export async function backupDataRoot(db: Db, layout: DataRootLayout, models: Mod
     for (const m of models) {
       if (m.sha256 && !m.error) files.push({ path: `models/${m.name}`, abs: path.join(layout.models, m.name), sha256: m.sha256, size: m.bytes, class: 'models' });
     }
-    // 3. Data first: every file not yet in the repository.
+    // 3. Data first: every file not yet in the repository, a few at a time (reads, writes and
+    // flushes overlap the encryption), each checked against its sha256 as it is encrypted.
     const bytesTotal = files.reduce((s, f) => s + f.size, 0);
     let bytesDone = 0;
     let bytesWritten = 0;
     let newFiles = 0;
-    const manifestFiles: ManifestFile[] = [];
+    let done = 0;
+    const manifestFiles: ManifestFile[] = files.map((f) => ({ path: f.path, sha256: f.sha256, size: f.size, blob: repo.blobName(f.sha256), class: f.class }));
     ctx?.progress({ done: 0, total: files.length, bytesDone: 0, bytesTotal, message: 'backing up' });
-    for (const [i, f] of files.entries()) {
-      throwIfCancelled(ctx?.signal);
-      const blob = repo.blobName(f.sha256);
-      if (!repo.hasBlob(blob)) {
-        if (!fs.existsSync(f.abs)) throw new Error(`${f.path} is referenced by the catalog but missing from the data root; run lifeline repair (or verify) first`);
-        bytesWritten += await repo.putFile(f.abs, blob);
-        newFiles++;
-      }
-      manifestFiles.push({ path: f.path, sha256: f.sha256, size: f.size, blob, class: f.class });
-      bytesDone += f.size;
-      ctx?.progress({ done: i + 1, total: files.length, bytesDone, bytesTotal, message: f.path });
+    const writer = repo.blobWriter();
+    const queued = new Set<string>();
+    try {
+      // Largest first, so the big files' streams overlap the many small ones instead of ending alone.
+      const order = files.map((_, i) => i).sort((a, b) => files[b]!.size - files[a]!.size);
+      await forEachLimit(order, CONCURRENCY, async (i) => {
+        throwIfCancelled(ctx?.signal);
+        const f = files[i]!;
+        const blob = manifestFiles[i]!.blob;
+        // The same content twice in one backup (or already stored) is written once.
+        if (!queued.has(blob) && !repo.hasBlob(blob)) {
+          queued.add(blob);
+          if (!fs.existsSync(f.abs)) throw new Error(`${f.path} is referenced by the catalog but missing from the data root; run lifeline repair (or verify) first`);
+          bytesWritten += await writer.put(f.abs, blob, { sha256: f.sha256 });
+          newFiles++;
+        }
+        bytesDone += f.size;
+        ctx?.progress({ done: ++done, total: files.length, bytesDone, bytesTotal, message: f.path });
+      });
+      // Every blob durable under its name before the manifest that names them.
+      await writer.finish();
+    } catch (err) {
+      await writer.abort();
+      throw err;
     }
     // 4. The manifest last, by atomic rename (after one flush of the blobs).
     db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(memoKey, JSON.stringify({ generation, sha256: catalog.sha256, size: catalog.size } satisfies CatalogMemo));
@@ -216,6 +243,9 @@ export function pruneRepository(repo: Repository, keepDaily: number, now = new D
   }
   // Manifests first, then blobs: a crash in between leaves only unreferenced blobs.
   for (const f of removedSnapshots) repo.removeSnapshot(f);
+  // Temp files of interrupted backups (a new blob is only named once it is durable; until then
+  // a crash leaves it as a temp file).
+  repo.removeStaleTemps();
   let removedBlobs = 0;
   for (const b of repo.allBlobs()) {
     if (!live.has(b) && !documents.has(b)) {

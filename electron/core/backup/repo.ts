@@ -11,13 +11,14 @@
 //                                 alone does not reveal which content it holds
 //   snapshots/<time>-<id>.age     the snapshot manifest (JSON), age-encrypted, written last
 import { createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../../api/handlers.js';
 import { describeErrno, ensureDir, fsyncDir, writeFileAtomic } from '../store/atomic.js';
 import * as age from './age.js';
+import { fileHash } from './hasher.js';
 
 export const REPO_MARKER = 'lifeline-repo.json';
 const KEY_FILE = 'keys/repo-key.age';
@@ -129,61 +130,73 @@ export class Repository {
     return fs.existsSync(this.blobPath(blob));
   }
 
-  /**
-   * Encrypts a file into data/ (temp → rename). Durability comes from `syncAll()`, which the
-   * backup calls once before it writes the manifest: one filesystem sync instead of two fsyncs
-   * per blob, and still no manifest that names a blob the disk might not have.
-   */
-  async putFile(src: string, blob: string): Promise<number> {
-    const dest = this.blobPath(blob);
-    const tmp = `${path.dirname(dest)}/.${blob}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`;
+  /** A writer of new blobs for one backup (see {@link BlobWriter}). */
+  blobWriter(options: BlobWriterOptions = {}): BlobWriter {
+    return new BlobWriter(this, options);
+  }
+
+  /** Encrypts one file into data/ and makes it durable (a writer of one blob). */
+  async putFile(src: string, blob: string, expected?: { sha256: string }): Promise<number> {
+    const w = this.blobWriter();
     try {
-      ensureDir(path.dirname(dest));
-      let written: number;
-      if (fs.statSync(src).size <= SMALL_FILE) {
-        // Most files are small (documents): one read, one write, no stream machinery per file.
-        const sealed = age.encryptBufferToRecipient(fs.readFileSync(src), this.info.recipient);
-        writeWhole(tmp, sealed, !canSyncfs());
-        written = sealed.length;
-      } else written = (await age.encryptFileToRecipient(src, this.info.recipient, tmp, { fsync: !canSyncfs() })).ciphertextBytes;
-      fs.renameSync(tmp, dest);
-      if (!canSyncfs()) fsyncDir(path.dirname(dest));
-      this.unsynced = true;
-      return written;
+      const n = await w.put(src, blob, expected);
+      await w.finish();
+      return n;
     } catch (err) {
-      fs.rmSync(tmp, { force: true });
-      throw driveError(err, this.dir);
+      await w.abort();
+      throw err;
     }
   }
 
   /**
-   * Decrypts a blob into `dest` (via a temp file), hashing it on the way. The caller makes the
-   * restored files durable with one `syncFilesystem()` before it relies on them.
+   * Decrypts a blob into `dest` (via a temp file beside it), checking its sha256 in the same pass.
+   * Not fsynced: the caller makes the restored files durable with one `syncFilesystem()` before it
+   * relies on them (when no filesystem flush is available, each file is fsynced here instead).
+   * Returns the plaintext size.
    */
-  async getFile(blob: string, sha256: string, dest: string): Promise<void> {
+  async getFile(blob: string, sha256: string, dest: string): Promise<number> {
     const tmp = `${dest}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`;
+    const src = this.blobPath(blob);
+    const fsync = !canSyncfs();
     try {
-      ensureDir(path.dirname(dest));
+      mkdirP(path.dirname(dest));
       const h = createHash('sha256');
-      const fh = await fs.promises.open(tmp, 'w', 0o644);
-      try {
-        await age.decryptFile(this.blobPath(blob), this.identity, async (chunk: Buffer) => {
-          h.update(chunk);
-          await fh.write(chunk);
-        });
-      } finally {
-        await fh.close();
+      let size = 0;
+      const { size: sealedSize } = await fs.promises.stat(src);
+      if (sealedSize <= SMALL_FILE) {
+        // Most blobs are small (documents): one read, decrypt in memory, one write.
+        const parts = age.decryptBufferParts(await fs.promises.readFile(src), this.identity);
+        for (const p of parts) {
+          h.update(p);
+          size += p.length;
+        }
+        if (h.digest('hex') !== sha256) throw new BlobDamagedError(blob, `its content does not match the recorded sha256`);
+        await writeParts(tmp, parts, fsync, 0o644);
+      } else {
+        // A large file: decrypted here; the hashing worker reads back each write as it lands.
+        const fh = await fs.promises.open(tmp, 'w+', 0o644);
+        const hash = fileHash();
+        let pos = 0;
+        try {
+          size = (
+            await age.decryptFile(src, this.identity, fh, {
+              onWritten: (n) => {
+                hash.range(fh.fd, pos, n);
+                pos += n;
+              },
+            })
+          ).plaintextBytes;
+          if ((await hash.digest()).sha256 !== sha256) throw new BlobDamagedError(blob, `its content does not match the recorded sha256`);
+          if (fsync) await fh.sync(); // no filesystem-wide flush available: each restored file on its own
+        } finally {
+          await hash.digest().catch(() => undefined); // the worker is done with the descriptor
+          await fh.close();
+        }
       }
-      if (h.digest('hex') !== sha256) throw new BlobDamagedError(blob, `its content does not match the recorded sha256`);
-      if (!canSyncfs()) {
-        // No filesystem-wide flush available: make each restored file durable on its own.
-        const fd = fs.openSync(tmp, 'r');
-        fs.fsyncSync(fd);
-        fs.closeSync(fd);
-      }
-      fs.renameSync(tmp, dest);
+      await fs.promises.rename(tmp, dest);
+      return size;
     } catch (err) {
-      fs.rmSync(tmp, { force: true });
+      await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
       if (err instanceof age.AgeError) throw new BlobDamagedError(blob, `cannot be decrypted (${err.code}): ${err.message}`);
       if (err instanceof BlobDamagedError) throw err;
       throw driveError(err, this.dir);
@@ -192,25 +205,24 @@ export class Repository {
 
   /** Decrypts a blob and hashes it without keeping it (verify). */
   async checkBlob(blob: string, sha256: string): Promise<void> {
-    const tmp = path.join(os.tmpdir(), `lifeline-verify-${process.pid}-${randomBytes(4).toString('hex')}`);
     try {
-      await this.getFile(blob, sha256, tmp);
-    } finally {
-      fs.rmSync(tmp, { force: true });
+      const h = createHash('sha256');
+      await age.decryptFile(this.blobPath(blob), this.identity, (c: Buffer) => void h.update(c));
+      if (h.digest('hex') !== sha256) throw new BlobDamagedError(blob, `its content does not match the recorded sha256`);
+    } catch (err) {
+      if (err instanceof age.AgeError) throw new BlobDamagedError(blob, `cannot be decrypted (${err.code}): ${err.message}`);
+      if (err instanceof BlobDamagedError) throw err;
+      throw driveError(err, this.dir);
     }
   }
 
-  private unsynced = false;
-
-  /** Makes every blob written so far durable (before the manifest that names them). */
-  syncAll(): void {
-    if (!this.unsynced) return;
-    syncFilesystem(this.dir);
-    this.unsynced = false;
+  /** The age recipient blobs are encrypted to (for the writer). */
+  get recipient(): string {
+    return this.info.recipient;
   }
 
+  /** Writes the manifest last: the caller has made every blob it names durable (BlobWriter.finish). */
   async writeSnapshot(manifest: SnapshotManifest): Promise<string> {
-    this.syncAll();
     const name = `${manifest.time.replace(/[:.]/g, '-')}-${manifest.id}.age`;
     const sealed = age.encryptBufferToRecipient(Buffer.from(JSON.stringify(manifest)), this.info.recipient);
     try {
@@ -271,6 +283,36 @@ export class Repository {
       for (const f of fs.readdirSync(path.join(data, d))) if (f.endsWith('.age') && !f.startsWith('.')) out.push(f.slice(0, -4));
     }
     return out;
+  }
+
+  /**
+   * Removes temp files of blob writes that never finished (a backup killed, a drive pulled), once
+   * they are older than `minAgeMs` — so never those of a backup still running, even on another
+   * machine writing to the same share. Returns how many were removed.
+   */
+  removeStaleTemps(minAgeMs = 12 * 3_600_000, now = Date.now()): number {
+    let n = 0;
+    const data = path.join(this.dir, 'data');
+    for (const d of fs.existsSync(data) ? fs.readdirSync(data) : []) {
+      let names: string[];
+      try {
+        names = fs.readdirSync(path.join(data, d));
+      } catch {
+        continue;
+      }
+      for (const f of names) {
+        if (!f.startsWith('.') || !f.includes('.tmp-')) continue;
+        const p = path.join(data, d, f);
+        try {
+          if (now - fs.statSync(p).mtimeMs < minAgeMs) continue;
+          fs.rmSync(p, { force: true });
+          n++;
+        } catch {
+          // gone already
+        }
+      }
+    }
+    return n;
   }
 
   removeBlob(blob: string): void {
@@ -337,16 +379,198 @@ export function driveError(err: unknown, where: string): Error {
 
 /** Files up to this size are encrypted in memory (one read, one write). */
 const SMALL_FILE = 4 << 20;
+/** New blobs are published (renamed into place) in batches of about this much data or this many files. */
+const BATCH_BYTES = 256 << 20;
+const BATCH_FILES = 1000;
 
-function writeWhole(file: string, data: Uint8Array, fsync: boolean): void {
-  const fd = fs.openSync(file, 'w', 0o600);
-  try {
-    let off = 0;
-    while (off < data.byteLength) off += fs.writeSync(fd, data, off, data.byteLength - off);
-    if (fsync) fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+export interface BlobWriterOptions {
+  /**
+   * Makes everything written to the repository's filesystem so far durable (`last`: the flush
+   * before the manifest). Default: syncfs (`sync -f`); without it, each file and folder is fsynced.
+   */
+  flush?: (dir: string, last: boolean) => Promise<void> | void;
+}
+
+/**
+ * Writes the new blobs of one backup, durably and in DESIGN's order, with few flushes:
+ * 1. each blob is encrypted into a temp file in its data/xx folder, its plaintext hashed in the
+ *    same pass and checked against the sha256 it is stored under (a damaged source is refused,
+ *    never stored under a good name);
+ * 2. a batch of temp files is made durable with one flush of the drive's filesystem (syncfs;
+ *    where that is unavailable, each file was fsynced as it was written), and only then renamed
+ *    to its blob name — so a blob name never points at data the drive might not hold, and a
+ *    later backup that finds the name can trust it;
+ * 3. `finish()` publishes the last batch and flushes once more, so every name is durable before
+ *    the manifest that refers to them is written.
+ * Puts may run concurrently. `abort()` removes the temp files not yet published.
+ */
+export class BlobWriter {
+  private pending: { tmp: string; dest: string }[] = [];
+  private pendingBytes = 0;
+  private publishing: Promise<void> = Promise.resolve();
+  private readonly created = new Set<string>();
+  private readonly touched = new Set<string>();
+  private failed: unknown = null;
+
+  private readonly flush: ((dir: string, last: boolean) => Promise<void> | void) | null;
+
+  constructor(
+    private readonly repo: Repository,
+    options: BlobWriterOptions = {},
+  ) {
+    // The last flush is a synchronous `sync -f` like every other one this module makes (one
+    // observable point before the manifest); the ones between batches run beside the encryption.
+    this.flush = options.flush ?? (canSyncfs() ? (dir, last) => (last ? syncFilesystem(dir) : syncFilesystemAsync(dir)) : null);
   }
+
+  /** Encrypts `src` as blob `blob` (not yet in the repository); returns the bytes written. */
+  async put(src: string, blob: string, expected?: { sha256: string }): Promise<number> {
+    if (this.failed) throw this.failed;
+    const dest = this.repo.blobPath(blob);
+    const dir = path.dirname(dest);
+    const tmp = path.join(dir, `.${blob}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`);
+    const fsync = this.flush === null;
+    try {
+      if (!fs.existsSync(dir)) {
+        mkdirP(dir);
+        this.created.add(dir);
+      }
+      const h = createHash('sha256');
+      let written = 0;
+      const { size } = await fs.promises.stat(src);
+      if (size <= SMALL_FILE) {
+        // Most files are small (documents): one read, one writev, no stream machinery per file.
+        const plain = await fs.promises.readFile(src);
+        h.update(plain);
+        const parts = age.encryptBufferParts(plain, this.repo.recipient);
+        for (const p of parts) written += p.length;
+        if (expected && h.digest('hex') !== expected.sha256) throw sourceDamaged(src);
+        await writeParts(tmp, parts, fsync, 0o600);
+      } else {
+        // A large file: encrypted here while the hashing worker reads the same open file.
+        const fh = await fs.promises.open(src, 'r');
+        const hash = fileHash();
+        hash.rest(fh.fd, 0);
+        try {
+          written = (await age.encryptFileToRecipient(age.fileHandleBlocks(fh), this.repo.recipient, tmp, { fsync })).ciphertextBytes;
+          if (expected && (await hash.digest()).sha256 !== expected.sha256) throw sourceDamaged(src);
+        } finally {
+          await hash.digest().catch(() => undefined); // the worker is done with the descriptor
+          await fh.close();
+        }
+      }
+      this.pending.push({ tmp, dest });
+      this.pendingBytes += written;
+      if (this.pendingBytes >= BATCH_BYTES || this.pending.length >= BATCH_FILES) this.startPublish();
+      return written;
+    } catch (err) {
+      await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
+      throw driveError(err, this.repo.dir);
+    }
+  }
+
+  /** Flushes and renames the current batch, in the background (one batch at a time). */
+  private startPublish(): void {
+    const batch = this.pending;
+    if (batch.length === 0) return;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.publishing = this.publishing.then(async () => {
+      if (this.failed) return;
+      try {
+        if (this.flush) await this.flush(this.repo.dir, false);
+        for (const { tmp, dest } of batch) {
+          await fs.promises.rename(tmp, dest);
+          this.touched.add(path.dirname(dest));
+        }
+      } catch (err) {
+        this.failed = driveError(err, this.repo.dir);
+        for (const { tmp } of batch) await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
+      }
+    });
+  }
+
+  /** Publishes what is left and makes every blob name durable: call before writing the manifest. */
+  async finish(): Promise<void> {
+    this.startPublish();
+    await this.publishing;
+    if (this.failed) throw this.failed;
+    if (this.touched.size === 0 && this.created.size === 0) return;
+    try {
+      if (this.flush) await this.flush(this.repo.dir, true);
+      else {
+        // Without a filesystem flush: the new folders' parents, then every folder that got names.
+        const dirs = new Set<string>();
+        for (const d of this.created) dirs.add(path.dirname(d));
+        for (const d of this.touched) dirs.add(d);
+        for (const d of dirs) fsyncDir(d);
+      }
+    } catch (err) {
+      throw driveError(err, this.repo.dir);
+    }
+  }
+
+  /** Removes the temp files not yet published (after a failure or a cancel). */
+  async abort(): Promise<void> {
+    this.failed ??= new Error('aborted');
+    await this.publishing.catch(() => undefined);
+    for (const { tmp } of this.pending) await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
+    this.pending = [];
+  }
+}
+
+function sourceDamaged(src: string): UserError {
+  return new UserError('source-damaged', `${src} does not match the sha256 it is recorded with (damaged, or changed during the backup); nothing damaged was stored. Run lifeline verify, repair or restore it, then back up again`);
+}
+
+/** mkdir -p; durability comes from the flush that follows (or an explicit fsync). */
+function mkdirP(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true });
+}
+
+/** Writes `parts` to a new file with one writev (looping on short writes), optionally fsynced. */
+async function writeParts(file: string, parts: Buffer[], fsync: boolean, mode: number): Promise<void> {
+  const fh = await fs.promises.open(file, 'w', mode);
+  try {
+    let list = parts.filter((p) => p.length > 0);
+    while (list.length > 0) {
+      let { bytesWritten: n } = await fh.writev(list);
+      if (n === 0) throw new Error(`${file}: write made no progress`);
+      const rest: Buffer[] = [];
+      for (const b of list) {
+        if (n >= b.length) n -= b.length;
+        else {
+          rest.push(n > 0 ? b.subarray(n) : b);
+          n = 0;
+        }
+      }
+      list = rest;
+    }
+    if (fsync) await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Files backed up or restored at a time: enough to keep the disk busy while one is encrypted. */
+export const CONCURRENCY = 4;
+
+/** Runs `fn` over `items` with at most `limit` at a time; the first failure stops new starts and is thrown once all running ones settle. */
+export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { err: unknown } | null = null;
+  const lane = async () => {
+    while (failure === null && next < items.length) {
+      const i = next++;
+      try {
+        await fn(items[i]!, i);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  if (failure) throw (failure as { err: unknown }).err;
 }
 
 let syncfsAvailable: boolean | null = null;
@@ -355,6 +579,15 @@ let syncfsAvailable: boolean | null = null;
 function canSyncfs(): boolean {
   if (syncfsAvailable === null) syncfsAvailable = spawnSync('sync', ['-f', os.tmpdir()]).status === 0;
   return syncfsAvailable;
+}
+
+/** The same flush without blocking the event loop (encryption goes on meanwhile). */
+function syncFilesystemAsync(dir: string): Promise<void> {
+  return new Promise((resolve, reject) =>
+    execFile('sync', ['-f', dir], (err, _out, stderr) =>
+      err ? reject(new UserError('drive-gone', `${dir}: could not flush the drive (sync -f failed: ${String(stderr).trim() || err.message}) — was it pulled out?`)) : resolve(),
+    ),
+  );
 }
 
 /** Flushes the filesystem holding `dir` (all files written there become durable). */

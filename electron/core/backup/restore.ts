@@ -9,7 +9,8 @@ import { UserError } from '../../api/handlers.js';
 import { ensureDir, fsyncDir, writeFileAtomic } from '../store/atomic.js';
 import type { JobContext } from '../jobs/jobs.js';
 import { throwIfCancelled } from '../jobs/jobs.js';
-import { type Repository, driveError, syncFilesystem } from './repo.js';
+import { CONCURRENCY, type Repository, driveError, forEachLimit, syncFilesystem } from './repo.js';
+import { MODELS_CACHE_FILE } from '../models/registry.js';
 
 const JOURNAL = '.restore-swap.json';
 /** Top-level entries of a data root that a restore replaces (the catalog's WAL files go with it). */
@@ -52,24 +53,36 @@ export async function restoreSnapshot(root: string, repo: Repository, snapshotId
   ensureDir(staging);
   let swapped = false;
   try {
-    // 1. Every file decrypted into staging, each checked against its sha256 on the way.
+    // 1. Every file decrypted into staging, each checked against its sha256 on the way, a few
+    // at a time (largest first) so reads, writes and decryption overlap.
     const bytesTotal = manifest.files.reduce((s, f) => s + f.size, 0);
     let bytesDone = 0;
+    let done = 0;
     ctx?.progress({ done: 0, total: manifest.files.length, bytesDone, bytesTotal, message: 'restoring into staging' });
-    for (const [i, f] of manifest.files.entries()) {
-      throwIfCancelled(ctx?.signal);
+    for (const f of manifest.files) {
       if (f.path.split('/').includes('..') || path.isAbsolute(f.path)) throw new UserError('snapshot-damaged', `snapshot ${file} names an unsafe path: ${f.path}`);
+    }
+    const order = manifest.files.map((_, i) => i).sort((a, b) => manifest.files[b]!.size - manifest.files[a]!.size);
+    const restored = new Map<string, { sha256: string; size: number }>();
+    await forEachLimit(order, CONCURRENCY, async (i) => {
+      throwIfCancelled(ctx?.signal);
+      const f = manifest.files[i]!;
+      let size: number;
       try {
-        await repo.getFile(f.blob, f.sha256, path.join(staging, f.path));
+        size = await repo.getFile(f.blob, f.sha256, path.join(staging, f.path));
       } catch (err) {
         if (err instanceof UserError) throw err;
         const e = driveError(err, repo.dir);
         if (e instanceof UserError) throw e;
         throw new UserError('blob-damaged', `${f.path} (snapshot ${manifest.id}): ${(err as Error).message}; nothing was changed`);
       }
+      restored.set(f.path, { sha256: f.sha256, size });
       bytesDone += f.size;
-      ctx?.progress({ done: i + 1, total: manifest.files.length, bytesDone, bytesTotal, message: f.path });
-    }
+      ctx?.progress({ done: ++done, total: manifest.files.length, bytesDone, bytesTotal, message: f.path });
+    });
+    // The models' checksums were just proven while decrypting: the registry's cache says so, and
+    // neither the staged check nor the restored app hashes gigabytes of models again.
+    seedModelsCache(path.join(staging, 'models'), restored);
     syncFilesystem(staging);
     // 2. Verified where it stands, before anything live is touched.
     const { report, kbs } = await hooks.verifyStaged(staging);
@@ -140,6 +153,30 @@ export function finishSwap(root: string): boolean {
   fs.rmSync(jp, { force: true });
   fsyncDir(root);
   return true;
+}
+
+/**
+ * Writes the models folder's checksum cache (models/registry.ts: name → size, mtime, sha256) for
+ * the model files a restore has just decrypted and checked against their sha256, so the registry
+ * does not hash them again. Best effort: without it, the registry hashes them as usual.
+ */
+function seedModelsCache(modelsDir: string, restored: Map<string, { sha256: string; size: number }>): void {
+  const entries: Record<string, { bytes: number; mtimeMs: number; sha256: string }> = {};
+  for (const [rel, f] of restored) {
+    if (!rel.startsWith('models/')) continue;
+    try {
+      const st = fs.statSync(path.join(modelsDir, rel.slice('models/'.length)));
+      if (st.size === f.size) entries[rel.slice('models/'.length)] = { bytes: st.size, mtimeMs: st.mtimeMs, sha256: f.sha256 };
+    } catch {
+      // not there: nothing to vouch for
+    }
+  }
+  if (Object.keys(entries).length === 0) return;
+  try {
+    fs.writeFileSync(path.join(modelsDir, MODELS_CACHE_FILE), JSON.stringify({ version: 1, entries }, null, 2) + '\n');
+  } catch {
+    // the registry hashes the models itself
+  }
 }
 
 /** The newest kept previous data root, for rollback. */

@@ -1,0 +1,171 @@
+// The repository's blob writer and reader: a blob name only ever points at data that was made
+// durable before the rename; the plaintext is checked against its sha256 in the same pass as the
+// encryption (so damage in the data root is not stored under a good name) and the decryption;
+// large files are hashed by the worker thread reading the same descriptor.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileHash } from '../../electron/core/backup/hasher.js';
+import { BlobDamagedError, Repository, forEachLimit } from '../../electron/core/backup/repo.js';
+import { UserError } from '../../electron/api/handlers.js';
+import { tempDir } from '../helpers/env.js';
+
+const PASS = 'correct horse battery staple';
+const sha = (b: Uint8Array) => crypto.createHash('sha256').update(b).digest('hex');
+
+let t: { dir: string; cleanup: () => void };
+let repo: Repository;
+let n = 0;
+const src = (bytes: Uint8Array): string => {
+  const f = path.join(t.dir, 'src', `f${n++}`);
+  fs.mkdirSync(path.dirname(f), { recursive: true });
+  fs.writeFileSync(f, bytes);
+  return f;
+};
+const tmpsIn = (dir: string): string[] =>
+  (fs.readdirSync(path.join(dir, 'data'), { recursive: true }) as string[]).filter((f) => path.basename(f).includes('.tmp-'));
+
+beforeAll(async () => {
+  t = tempDir('lifeline-blobs-');
+  repo = await Repository.init(path.join(t.dir, 'repo'), PASS);
+});
+afterAll(() => t.cleanup());
+
+describe('the blob writer', () => {
+  it('names a blob only after a flush that followed its complete temp file, and flushes once more after the last name', async () => {
+    // Each flush records the temp files' contents and the blob names present at that moment.
+    const flushes: { last: boolean; temps: Set<string>; names: Set<string> }[] = [];
+    const dir = path.join(t.dir, 'order-repo');
+    const r = await Repository.init(dir, PASS);
+    const w = r.blobWriter({
+      flush: async (_d, last) => {
+        const temps = new Set<string>();
+        const names = new Set<string>();
+        for (const f of fs.readdirSync(path.join(dir, 'data'), { recursive: true }) as string[]) {
+          const p = path.join(dir, 'data', f);
+          if (!fs.statSync(p).isFile()) continue;
+          (path.basename(f).includes('.tmp-') ? temps : names).add(path.basename(f).includes('.tmp-') ? sha(fs.readFileSync(p)) : path.basename(f, '.age'));
+        }
+        flushes.push({ last, temps, names });
+      },
+    });
+    // Sizes across both paths (in memory, streamed) and enough files for several batches.
+    const files = Array.from({ length: 1200 }, (_, i) => crypto.randomBytes(i % 400 === 0 ? 5_000_000 + i : 200 + (i % 50)));
+    const blobs = files.map((b) => r.blobName(sha(b)));
+    await forEachLimit(files, 4, async (b, i) => {
+      await w.put(src(b), blobs[i]!, { sha256: sha(b) });
+    });
+    await w.finish();
+    expect(tmpsIn(dir)).toEqual([]);
+    expect(flushes.length).toBeGreaterThanOrEqual(3);
+    expect(flushes.at(-1)!.last).toBe(true);
+    expect(flushes.at(-1)!.names.size).toBe(new Set(blobs).size);
+    for (const blob of new Set(blobs)) {
+      const sealed = sha(fs.readFileSync(r.blobPath(blob)));
+      const firstSeen = flushes.findIndex((f) => f.names.has(blob));
+      const durableAt = flushes.findIndex((f) => f.temps.has(sealed));
+      expect(durableAt, `blob ${blob.slice(0, 8)} was flushed as a temp file before it got its name`).toBeGreaterThanOrEqual(0);
+      expect(durableAt).toBeLessThan(firstSeen);
+    }
+    // And every blob decrypts to its file.
+    for (const i of [0, 1, 400, 1199]) {
+      const out = path.join(t.dir, `back-${i}`);
+      await r.getFile(blobs[i]!, sha(files[i]!), out);
+      expect(fs.readFileSync(out).equals(files[i]!)).toBe(true);
+    }
+  }, 120_000);
+
+  for (const size of [1000, 9_000_000]) {
+    it(`refuses a ${size}-byte source that does not match its recorded sha256, and leaves no temp file`, async () => {
+      const good = crypto.randomBytes(size);
+      const bad = Buffer.from(good);
+      bad[Math.floor(size / 2)]! ^= 1;
+      const w = repo.blobWriter();
+      const blob = repo.blobName(sha(good));
+      const err = await w.put(src(bad), blob, { sha256: sha(good) }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UserError);
+      expect((err as UserError).code).toBe('source-damaged');
+      await w.abort();
+      expect(repo.hasBlob(blob)).toBe(false);
+      expect(tmpsIn(repo.dir)).toEqual([]);
+    });
+  }
+
+  it('a large file round-trips, and the standard decryption reads its blob', async () => {
+    const big = crypto.randomBytes(12_345_678);
+    const blob = repo.blobName(sha(big));
+    await repo.putFile(src(big), blob, { sha256: sha(big) });
+    const out = path.join(t.dir, 'big.out');
+    expect(await repo.getFile(blob, sha(big), out)).toBe(big.length);
+    expect(sha(fs.readFileSync(out))).toBe(sha(big));
+    await expect(repo.checkBlob(blob, sha(big))).resolves.toBeUndefined();
+  });
+
+  for (const size of [1000, 9_000_000]) {
+    it(`a ${size}-byte blob whose (authentic) content is not what the manifest says is refused on restore, with no file left`, async () => {
+      const stored = crypto.randomBytes(size);
+      const claimed = crypto.randomBytes(size);
+      // Stored under the name of other content (what a damaged source would have given without the check).
+      const blob = repo.blobName(sha(claimed));
+      await repo.putFile(src(stored), blob);
+      const out = path.join(t.dir, `mismatch-${size}`);
+      const err = await repo.getFile(blob, sha(claimed), out).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(BlobDamagedError);
+      expect(String(err)).toMatch(/does not match the recorded sha256/);
+      expect(fs.readdirSync(t.dir).filter((f) => f.startsWith(`mismatch-${size}`))).toEqual([]);
+      await expect(repo.checkBlob(blob, sha(claimed))).rejects.toBeInstanceOf(BlobDamagedError);
+    });
+  }
+
+  it('removes temp files of interrupted writes only once they are old', async () => {
+    const d = path.join(repo.dir, 'data', 'ab');
+    fs.mkdirSync(d, { recursive: true });
+    const old = path.join(d, `.${'a'.repeat(64)}.tmp-1-abcdef`);
+    const fresh = path.join(d, `.${'b'.repeat(64)}.tmp-2-abcdef`);
+    fs.writeFileSync(old, 'x');
+    fs.writeFileSync(fresh, 'y');
+    const day = Date.now() / 1000 - 86_400;
+    fs.utimesSync(old, day, day);
+    expect(repo.removeStaleTemps()).toBe(1);
+    expect(fs.existsSync(old)).toBe(false);
+    expect(fs.existsSync(fresh)).toBe(true);
+    fs.rmSync(fresh);
+  });
+});
+
+describe('the hashing worker', () => {
+  it('hashes ranges in order, and whole files, exactly as createHash does', async () => {
+    const data = crypto.randomBytes(3_000_001);
+    const f = src(data);
+    const fd = fs.openSync(f, 'r');
+    try {
+      const h = fileHash();
+      for (let pos = 0; pos < data.length; pos += 700_000) h.range(fd, pos, Math.min(700_000, data.length - pos));
+      expect(await h.digest()).toEqual({ sha256: sha(data), bytes: data.length });
+      const whole = fileHash();
+      whole.rest(fd, 0);
+      expect(await whole.digest()).toEqual({ sha256: sha(data), bytes: data.length });
+      const many = await Promise.all(Array.from({ length: 8 }, () => {
+        const x = fileHash();
+        x.rest(fd, 1);
+        return x.digest();
+      }));
+      for (const m of many) expect(m.sha256).toBe(sha(data.subarray(1)));
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+
+  it('reports a range past the end of the file as an error, not a short hash', async () => {
+    const f = src(crypto.randomBytes(1000));
+    const fd = fs.openSync(f, 'r');
+    try {
+      const h = fileHash();
+      h.range(fd, 0, 2000);
+      await expect(h.digest()).rejects.toThrow(/ended 1000 bytes early/);
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+});
