@@ -87,8 +87,11 @@ export interface LifelineApp {
    * stopped by `signal`), otherwise extractively. Always with citations, or plainly not covered.
    */
   answer(req: AskRequest, options?: { signal?: AbortSignal; onDelta?: (text: string) => void }): Promise<AskResponse>;
-  /** Checks the data root (recorded for the Health screen and the metrics). */
-  verify(deep: boolean): Promise<VerifyReport>;
+  /**
+   * Checks the data root (recorded for the Health screen and the metrics). `knownHashes`: files
+   * whose sha256 the caller has just computed from their bytes (a restore; see VerifyOptions).
+   */
+  verify(deep: boolean, opts?: { knownHashes?: ReadonlyMap<string, string> }): Promise<VerifyReport>;
   /** Rebuilds derived data, sweeps, resumes; lists what needs a restore. */
   repair(): Promise<RepairReport>;
   health(): Promise<HealthSummary>;
@@ -281,8 +284,8 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
     return out;
   }
 
-  async function verify(deep: boolean, opts: { record?: boolean; skipCatalogCheck?: boolean } = {}): Promise<VerifyReport> {
-    const report = await verifyDataRoot(db, layout, { deep, embedders: modelProblems, skipCatalogCheck: opts.skipCatalogCheck });
+  async function verify(deep: boolean, opts: { record?: boolean; skipCatalogCheck?: boolean; knownHashes?: ReadonlyMap<string, string> } = {}): Promise<VerifyReport> {
+    const report = await verifyDataRoot(db, layout, { deep, embedders: modelProblems, skipCatalogCheck: opts.skipCatalogCheck, knownHashes: opts.knownHashes });
     if (lock && opts.record !== false) {
       const errors = report.problems.filter((p) => p.severity === 'error').length;
       db.prepare('INSERT INTO verify_run(at, deep, ok, errors, warnings, duration_ms, report) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
@@ -458,7 +461,7 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
       return await jobs.run('restore', `Restore from ${repoDir}`, (ctx) =>
         restoreSnapshot(root, repo, snapshot, {
           before: kbCounts(),
-          verifyStaged: (dir) => verifyStagedRoot(dir),
+          verifyStaged: (dir, known) => verifyStagedRoot(dir, known),
           releaseLive: async () => {
             released = true;
             await releaseLive();
@@ -831,11 +834,15 @@ export function nextRunAt(policy: BackupPolicy, lastAttempt: string | null, now 
   return due.toISOString();
 }
 
-/** Verifies a staged data root (deep) in its own short-lived app, and counts its knowledge bases. */
-export async function verifyStagedRoot(dir: string): Promise<{ report: VerifyResult; kbs: { name: string; documents: number; chunks: number }[] }> {
-  const staged = await openLifeline({ dataDir: dir, shell: 'cli', seedDemo: false, maintenance: false, command: 'restore staging check' });
+/**
+ * Verifies a staged data root (deep) in its own short-lived app, and counts its knowledge bases.
+ * The deep verify loads every segment itself, so the app does not warm them up first; files the
+ * restore hashed while decrypting them (`known.hashes`) are not hashed a second time.
+ */
+export async function verifyStagedRoot(dir: string, known?: { hashes?: ReadonlyMap<string, string> }): Promise<{ report: VerifyResult; kbs: { name: string; documents: number; chunks: number }[] }> {
+  const staged = await openLifeline({ dataDir: dir, shell: 'cli', seedDemo: false, maintenance: false, warmUp: false, command: 'restore staging check' });
   try {
-    const report = await staged.verify(true);
+    const report = await staged.verify(true, { knownHashes: known?.hashes });
     const kbs = staged.knowledge.listKbs().map((k) => ({ name: k.name, documents: k.documents, chunks: k.chunks }));
     return { report, kbs };
   } finally {

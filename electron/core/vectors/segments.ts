@@ -47,8 +47,12 @@ export interface LoadedSegment {
   bytes: Buffer;
 }
 
-/** Reads a segment once, checks its sha256 and header, and loads it into FAISS. */
-export function loadSegment(dataRoot: string, file: string, expectedSha256: string): LoadedSegment {
+/**
+ * Reads a segment once, checks its sha256 and header, and loads it into FAISS. `hashed`: the
+ * caller has itself just hashed these bytes (a restore, decrypting them) and the sha256 is not
+ * computed again.
+ */
+export function loadSegment(dataRoot: string, file: string, expectedSha256: string, opts: { hashed?: boolean } = {}): LoadedSegment {
   const abs = path.join(dataRoot, file);
   let bytes: Buffer;
   try {
@@ -57,7 +61,7 @@ export function loadSegment(dataRoot: string, file: string, expectedSha256: stri
     const e = err as NodeJS.ErrnoException;
     throw new SegmentError(file, 'missing', e.code === 'ENOENT' ? 'the segment file is missing' : e.message);
   }
-  const actual = sha256(bytes);
+  const actual = opts.hashed ? expectedSha256 : sha256(bytes);
   if (actual !== expectedSha256) throw new SegmentError(file, 'checksum', `sha256 is ${actual.slice(0, 12)}…, the catalog records ${expectedSha256.slice(0, 12)}…`);
   let header: FlatHeader;
   try {
@@ -74,13 +78,13 @@ export function loadSegment(dataRoot: string, file: string, expectedSha256: stri
 
 /**
  * Loads an approximate index after checking its sha256 and that it covers the segment's
- * vectors; null when it is missing or unsound (search then falls back to the flat segment,
+ * vectors (`hashed`: as for loadSegment); null when it is missing or unsound (search then falls back to the flat segment,
  * and `repair` rebuilds it).
  */
-export function loadAnn(dataRoot: string, file: string, expectedSha256: string, vectors: number): FaissIndex | null {
+export function loadAnn(dataRoot: string, file: string, expectedSha256: string, vectors: number, opts: { hashed?: boolean } = {}): FaissIndex | null {
   try {
     const bytes = fs.readFileSync(path.join(dataRoot, file));
-    if (sha256(bytes) !== expectedSha256) return null;
+    if (!opts.hashed && sha256(bytes) !== expectedSha256) return null;
     const index = faissNode.Index.fromBuffer(bytes);
     return index.ntotal() === vectors ? index : null;
   } catch {
