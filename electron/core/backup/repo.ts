@@ -154,23 +154,34 @@ export class Repository {
    * relies on them (when no filesystem flush is available, each file is fsynced here instead).
    * Returns the plaintext size.
    */
-  async getFile(blob: string, sha256: string, dest: string): Promise<number> {
+  async getFile(blob: string, sha256: string, dest: string, opts: { madeDirs?: Set<string> } = {}): Promise<number> {
     const tmp = `${dest}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`;
     const src = this.blobPath(blob);
     const fsync = !canSyncfs();
     try {
-      mkdirP(path.dirname(dest));
+      const dir = path.dirname(dest);
+      if (!opts.madeDirs?.has(dir)) {
+        mkdirP(dir);
+        opts.madeDirs?.add(dir);
+      }
       const h = createHash('sha256');
       let size = 0;
-      const { size: sealedSize } = await fs.promises.stat(src);
+      const sealedSize = fs.statSync(src).size;
       if (sealedSize <= SMALL_FILE) {
-        // Most blobs are small (documents): one read, decrypt in memory, one write.
-        const parts = age.decryptBufferParts(await fs.promises.readFile(src), this.identity);
+        // Most blobs are small (documents): one read, decrypt in memory, one write. The smallest
+        // with blocking calls: a round trip through the thread pool costs more than the call.
+        const tiny = sealedSize <= TINY_FILE;
+        const parts = age.decryptBufferParts(tiny ? fs.readFileSync(src) : await fs.promises.readFile(src), this.identity);
         for (const p of parts) {
           h.update(p);
           size += p.length;
         }
         if (h.digest('hex') !== sha256) throw new BlobDamagedError(blob, `its content does not match the recorded sha256`);
+        if (tiny) {
+          writePartsSync(tmp, parts, fsync, 0o644);
+          fs.renameSync(tmp, dest);
+          return size;
+        }
         await writeParts(tmp, parts, fsync, 0o644);
       } else {
         // A large file: decrypted here; the hashing worker reads back each write as it lands.
@@ -379,6 +390,8 @@ export function driveError(err: unknown, where: string): Error {
 
 /** Files up to this size are encrypted in memory (one read, one write). */
 const SMALL_FILE = 4 << 20;
+/** ... and up to this size with blocking calls. */
+const TINY_FILE = 256 << 10;
 /** New blobs are published (renamed into place) in batches of about this much data or this many files. */
 const BATCH_BYTES = 256 << 20;
 const BATCH_FILES = 1000;
@@ -437,15 +450,18 @@ export class BlobWriter {
       }
       const h = createHash('sha256');
       let written = 0;
-      const { size } = await fs.promises.stat(src);
+      const size = fs.statSync(src).size;
       if (size <= SMALL_FILE) {
-        // Most files are small (documents): one read, one writev, no stream machinery per file.
-        const plain = await fs.promises.readFile(src);
+        // Most files are small (documents): one read, one writev, no stream machinery per file;
+        // the smallest with blocking calls (a thread-pool round trip costs more than the call).
+        const tiny = size <= TINY_FILE;
+        const plain = tiny ? fs.readFileSync(src) : await fs.promises.readFile(src);
         h.update(plain);
         const parts = age.encryptBufferParts(plain, this.repo.recipient);
         for (const p of parts) written += p.length;
         if (expected && h.digest('hex') !== expected.sha256) throw sourceDamaged(src);
-        await writeParts(tmp, parts, fsync, 0o600);
+        if (tiny) writePartsSync(tmp, parts, fsync, 0o600);
+        else await writeParts(tmp, parts, fsync, 0o600);
       } else {
         // A large file: encrypted here while the hashing worker reads the same open file.
         const fh = await fs.promises.open(src, 'r');
@@ -554,6 +570,23 @@ async function writeParts(file: string, parts: Buffer[], fsync: boolean, mode: n
 
 /** Files backed up or restored at a time: enough to keep the disk busy while one is encrypted. */
 export const CONCURRENCY = 4;
+
+/** The same, blocking, for small files: one write of the joined parts. */
+function writePartsSync(file: string, parts: Buffer[], fsync: boolean, mode: number): void {
+  const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  const fd = fs.openSync(file, 'w', mode);
+  try {
+    let off = 0;
+    while (off < data.length) {
+      const n = fs.writeSync(fd, data, off, data.length - off);
+      if (n === 0) throw new Error(`${file}: write made no progress`);
+      off += n;
+    }
+    if (fsync) fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
 
 /** Runs `fn` over `items` with at most `limit` at a time; the first failure stops new starts and is thrown once all running ones settle. */
 export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {

@@ -34,8 +34,11 @@ export interface KbCount {
 export interface RestoreHooks {
   /** Live knowledge bases before the restore (for the before/after summary). */
   before: KbCount[];
-  /** Verifies the staged data root (deep); the swap happens only when it has no error. */
-  verifyStaged(dir: string): Promise<{ report: VerifyResult; kbs: KbCount[] }>;
+  /**
+   * Verifies the staged data root (deep); the swap happens only when it has no error. `known.hashes`:
+   * every restored file's sha256, computed from its bytes as it was decrypted (path → sha256).
+   */
+  verifyStaged(dir: string, known: { hashes: ReadonlyMap<string, string> }): Promise<{ report: VerifyResult; kbs: KbCount[] }>;
   /** Called right before the swap: the live app must close its catalog. */
   releaseLive(): Promise<void>;
   /**
@@ -64,12 +67,13 @@ export async function restoreSnapshot(root: string, repo: Repository, snapshotId
     }
     const order = manifest.files.map((_, i) => i).sort((a, b) => manifest.files[b]!.size - manifest.files[a]!.size);
     const restored = new Map<string, { sha256: string; size: number }>();
+    const madeDirs = new Set<string>();
     await forEachLimit(order, CONCURRENCY, async (i) => {
       throwIfCancelled(ctx?.signal);
       const f = manifest.files[i]!;
       let size: number;
       try {
-        size = await repo.getFile(f.blob, f.sha256, path.join(staging, f.path));
+        size = await repo.getFile(f.blob, f.sha256, path.join(staging, f.path), { madeDirs });
       } catch (err) {
         if (err instanceof UserError) throw err;
         const e = driveError(err, repo.dir);
@@ -85,7 +89,7 @@ export async function restoreSnapshot(root: string, repo: Repository, snapshotId
     seedModelsCache(path.join(staging, 'models'), restored);
     syncFilesystem(staging);
     // 2. Verified where it stands, before anything live is touched.
-    const { report, kbs } = await hooks.verifyStaged(staging);
+    const { report, kbs } = await hooks.verifyStaged(staging, { hashes: new Map([...restored].map(([p, f]) => [p, f.sha256])) });
     if (!report.ok) {
       const errs = report.problems.filter((p) => p.severity === 'error');
       throw new UserError('restore-verify-failed', `the restored copy did not verify (${errs.map((p) => `${p.code} ${p.path}`).join('; ')}); nothing was changed`);

@@ -1,0 +1,122 @@
+// What the staged verify of a restore may skip, and what it still proves. A restore hashes every
+// file as it decrypts it, so the deep verify of the staging folder does not hash those bytes again
+// (documents, segments) and the models folder's checksum cache is seeded with the proven hashes
+// (a multi-GB model is not hashed twice); integrity_check, the segment loads and the self-search
+// still run, and a file whose recorded hash differs from the restore's is hashed as usual.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openLifeline, verifyStagedRoot } from '../../electron/core/app.js';
+import { MODELS_CACHE_FILE, scanModels } from '../../electron/core/models/registry.js';
+import { tempDir } from '../helpers/env.js';
+
+const PASS = 'correct horse battery staple';
+const sha = (b: Uint8Array) => crypto.createHash('sha256').update(b).digest('hex');
+
+/** A GGUF file the registry accepts (architecture only), padded with random bytes past 4 MiB. */
+function paddedModel(file: string, bytes: number): Buffer {
+  const u32 = (n: number) => Buffer.from(new Uint32Array([n]).buffer);
+  const u64 = (n: number) => {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(BigInt(n));
+    return b;
+  };
+  const str = (x: string) => Buffer.concat([u64(Buffer.byteLength(x)), Buffer.from(x)]);
+  const head = Buffer.concat([Buffer.from('GGUF'), u32(3), u64(0), u64(1), str('general.architecture'), u32(8), str('llama')]);
+  const all = Buffer.concat([head, crypto.randomBytes(bytes - head.length)]);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, all);
+  return all;
+}
+
+let t: ReturnType<typeof tempDir>;
+let restored = '';
+let model: Buffer;
+
+beforeAll(async () => {
+  t = tempDir('lifeline-staged-');
+  const live = path.join(t.dir, 'live');
+  model = paddedModel(path.join(live, 'models', 'weights.gguf'), 6_000_000);
+  const app = await openLifeline({ dataDir: live, shell: 'cli' }); // the demo knowledge base
+  await app.runBackup(path.join(t.dir, 'repo'), PASS);
+  await app.close();
+  restored = path.join(t.dir, 'restored');
+  fs.mkdirSync(restored);
+  const target = await openLifeline({ dataDir: restored, shell: 'cli', seedDemo: false });
+  const r = await target.runRestore(path.join(t.dir, 'repo'), PASS);
+  expect(r.staged.verify.ok).toBe(true);
+  await target.close();
+}, 120_000);
+afterAll(() => t.cleanup());
+
+/** A copy of the restored root to damage, with the manifest-like map a restore would pass. */
+function stagedCopy(name: string): { dir: string; hashes: Map<string, string> } {
+  const dir = path.join(t.dir, name);
+  fs.cpSync(restored, dir, { recursive: true, preserveTimestamps: true });
+  fs.rmSync(path.join(dir, 'lifeline.lock'), { force: true });
+  const hashes = new Map<string, string>();
+  for (const sub of ['blobs', 'segments']) {
+    for (const f of fs.readdirSync(path.join(dir, sub), { recursive: true }) as string[]) {
+      const p = path.join(dir, sub, f);
+      if (fs.statSync(p).isFile()) hashes.set(`${sub}/${f.split(path.sep).join('/')}`, sha(fs.readFileSync(p)));
+    }
+  }
+  return { dir, hashes };
+}
+
+describe('the staged verify of a restore', () => {
+  it('gets the models checksum cache seeded with the hashes the restore proved: the model is not hashed again', async () => {
+    const modelsDir = path.join(restored, 'models');
+    const cache = JSON.parse(fs.readFileSync(path.join(modelsDir, MODELS_CACHE_FILE), 'utf8')) as { version: number; entries: Record<string, { bytes: number; mtimeMs: number; sha256: string }> };
+    const st = fs.statSync(path.join(modelsDir, 'weights.gguf'));
+    expect(cache.version).toBe(1);
+    expect(cache.entries['weights.gguf']).toEqual({ bytes: model.length, mtimeMs: st.mtimeMs, sha256: sha(model) });
+    let hashed = 0;
+    const entries = await scanModels(modelsDir, { hashFile: async () => (hashed++, 'x'.repeat(64)) });
+    expect(hashed).toBe(0);
+    expect(entries.find((e) => e.name === 'weights.gguf')).toMatchObject({ sha256: sha(model), bytes: model.length });
+    expect(sha(fs.readFileSync(path.join(modelsDir, 'weights.gguf')))).toBe(sha(model));
+  });
+
+  it('passes on an intact copy with the restore-computed hashes', async () => {
+    const { dir, hashes } = stagedCopy('intact');
+    const { report } = await verifyStagedRoot(dir, { hashes });
+    expect(report.problems.filter((p) => p.severity === 'error')).toEqual([]);
+    expect(report.checked.vectorsSelfSearched).toBeGreaterThan(0);
+  });
+
+  it('still self-searches every segment: vectors that do not find themselves are found, with or without known hashes', async () => {
+    const { dir, hashes } = stagedCopy('bad-vectors');
+    const db = new Database(path.join(dir, 'catalog.sqlite'));
+    const seg = db.prepare('SELECT id, file, dimension, vectors FROM segment ORDER BY vectors DESC LIMIT 1').get() as { id: number; file: string; dimension: number; vectors: number };
+    expect(seg.vectors).toBeGreaterThan(2);
+    // Row 0 becomes a tenth of row 1: searching it, row 1 scores ten times higher than row 0 itself.
+    const file = path.join(dir, seg.file);
+    const b = fs.readFileSync(file);
+    const at = (row: number, j: number) => 45 + (row * seg.dimension + j) * 4;
+    for (let j = 0; j < seg.dimension; j++) b.writeFloatLE(b.readFloatLE(at(1, j)) * 0.1, at(0, j));
+    fs.writeFileSync(file, b);
+    db.prepare('UPDATE segment SET sha256 = ?, ann_file = NULL, ann_sha256 = NULL WHERE id = ?').run(sha(b), seg.id);
+    db.close();
+    hashes.set(seg.file, sha(b));
+    for (const known of [{ hashes }, undefined]) {
+      const { report } = await verifyStagedRoot(dir, known);
+      expect(report.ok).toBe(false);
+      expect(report.problems.map((p) => p.code)).toContain('segment-self-search');
+    }
+  });
+
+  it('hashes a document again when the restore-computed hash is not the recorded one', async () => {
+    const { dir, hashes } = stagedCopy('bad-doc');
+    const [rel] = [...hashes.keys()].filter((k) => k.startsWith('blobs/'));
+    const file = path.join(dir, rel!);
+    const b = fs.readFileSync(file);
+    b[0]! ^= 1; // same size, other content
+    fs.writeFileSync(file, b);
+    hashes.set(rel!, sha(b)); // what a restore would have computed for these bytes
+    const { report } = await verifyStagedRoot(dir, { hashes });
+    expect(report.problems.map((p) => [p.code, p.path])).toContainEqual(['document-corrupt', rel]);
+  });
+});
