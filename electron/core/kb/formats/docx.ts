@@ -3,12 +3,12 @@
 // a table row as "a | b | c". The ZIP package is checked first (structure, ZIP bombs).
 import mammoth from 'mammoth';
 import { htmlToText } from './html.js';
-import { type FormatHandler, LoadError, type ParsedUnit } from './types.js';
+import { FORMAT_EXTENSIONS, type FormatHandler, LoadError, type ParsedUnit, TextBudget } from './types.js';
 import { checkZipPackage, isOleFile, libraryMessage } from './zip.js';
 
 export const docx: FormatHandler = {
   format: 'docx',
-  extensions: ['.docx'],
+  extensions: FORMAT_EXTENSIONS.docx,
   parse: parseDocx,
 };
 
@@ -33,5 +33,5 @@ async function parseDocx(file: string, bytes: Uint8Array): Promise<ParsedUnit[]>
   } catch (err) {
     throw new LoadError(file, `not a valid Word document: ${libraryMessage(err)}`);
   }
-  return [{ text: htmlToText(htmlText), start: 0 }];
+  return [{ text: htmlToText(htmlText, new TextBudget(file)), start: 0 }];
 }

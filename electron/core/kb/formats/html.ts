@@ -2,13 +2,21 @@
 // Scripts, styles, <noscript>, <template>, the <head> (except its <title>) and hidden elements
 // are dropped; entities are decoded. Also used for DOCX, which mammoth turns into HTML.
 import { Parser } from 'htmlparser2';
-import { type FormatHandler, type ParsedUnit, decodeText } from './types.js';
+import { FORMAT_EXTENSIONS, type FormatHandler, LoadError, type ParsedUnit, TextBudget, decodeText } from './types.js';
 
 export const html: FormatHandler = {
   format: 'html',
-  extensions: ['.html', '.htm'],
-  parse: (file, bytes): ParsedUnit[] => [{ text: htmlToText(decodeHtml(file, bytes)), start: 0 }],
+  extensions: FORMAT_EXTENSIONS.html,
+  parse: (file, bytes): ParsedUnit[] => [{ text: htmlToText(decodeHtml(file, bytes), new TextBudget(file)), start: 0 }],
 };
+
+/**
+ * Deepest element nesting read. htmlparser2 keeps its stack of open elements with
+ * Array.unshift, so its time grows with the square of the depth: 25,000 levels take ~0.5 s,
+ * 100,000 levels ~11 s, a few MB of them hours. Real pages stay within a few hundred levels
+ * (browsers stop nesting at 512) and generated ones within a few thousand.
+ */
+export const MAX_HTML_DEPTH = 25_000;
 
 /** Elements whose content is never shown (or is not page text). */
 const SKIP = new Set(['script', 'style', 'noscript', 'template', 'iframe', 'object', 'embed', 'svg', 'math', 'canvas', 'select', 'datalist']);
@@ -29,9 +37,14 @@ function isHidden(attribs: Record<string, string>): boolean {
   return style !== undefined && /(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)\b/i.test(style);
 }
 
-/** The visible text of an HTML document: blocks on their own lines, no blank lines. */
-export function htmlToText(source: string): string {
+/**
+ * The visible text of an HTML document: blocks on their own lines, no blank lines. Refuses (a
+ * LoadError naming `budget.file`) a page nested deeper than MAX_HTML_DEPTH or whose text passes
+ * the budget.
+ */
+export function htmlToText(source: string, budget = new TextBudget('(HTML)')): string {
   const lines: string[] = [];
+  let depth = 0;
   let cur = '';
   let title = '';
   let skipDepth = 0; // > 0 inside a skipped element (counts nested elements)
@@ -42,7 +55,10 @@ export function htmlToText(source: string): string {
 
   const flush = () => {
     const t = (preDepth ? cur.replace(/\s+$/, '') : cur.replace(/ {2,}/g, ' ').trim());
-    if (t.trim()) lines.push(t);
+    if (t.trim()) {
+      budget.take(t.length + 1);
+      lines.push(t);
+    }
     cur = '';
   };
   const blockBoundary = () => {
@@ -54,6 +70,10 @@ export function htmlToText(source: string): string {
   const parser = new Parser(
     {
       onopentag(name, attribs) {
+        // The parser reports every element it closes, implied ones included: this is its depth.
+        if (++depth > MAX_HTML_DEPTH) {
+          throw new LoadError(budget.file, `elements are nested more than ${MAX_HTML_DEPTH.toLocaleString('en-US')} levels deep (real pages use a few hundred): the page is damaged or built to stall readers`);
+        }
         if (skipDepth) {
           skipDepth++;
           return;
@@ -74,6 +94,7 @@ export function htmlToText(source: string): string {
         if (name === 'pre') preDepth++;
       },
       onclosetag(name) {
+        depth = Math.max(0, depth - 1);
         if (skipDepth) {
           skipDepth--;
           return;
@@ -110,7 +131,10 @@ export function htmlToText(source: string): string {
   flush();
 
   const t = title.replace(/\s+/g, ' ').trim();
-  if (t && lines[0] !== t) lines.unshift(t);
+  if (t && lines[0] !== t) {
+    budget.take(t.length + 1);
+    lines.unshift(t);
+  }
   return lines.join('\n');
 }
 

@@ -1,11 +1,11 @@
 // JSON Lines (.jsonl, .ndjson): one unit per non-empty line, `row` = the line number. A line
 // is an object: its text/content/page_content field (with title/question/answer when present),
 // or else all its scalar fields as "key: value" lines. One bad line rejects the whole file.
-import { type FormatHandler, LoadError, type ParsedUnit, decodeText } from './types.js';
+import { FORMAT_EXTENSIONS, type FormatHandler, LoadError, type ParsedUnit, TextBudget, decodeText } from './types.js';
 
 export const jsonl: FormatHandler = {
   format: 'jsonl',
-  extensions: ['.jsonl', '.ndjson'],
+  extensions: FORMAT_EXTENSIONS.jsonl,
   parse: (file, bytes) => jsonlUnits(file, decodeText(file, bytes)),
 };
 
@@ -13,6 +13,7 @@ const BODY_FIELDS = ['text', 'content', 'page_content'] as const;
 const LABEL_FIELDS = ['title', 'question', 'answer'] as const;
 
 function jsonlUnits(file: string, source: string): ParsedUnit[] {
+  const budget = new TextBudget(file);
   const units: ParsedUnit[] = [];
   let start = 0;
   source
@@ -32,6 +33,7 @@ function jsonlUnits(file: string, source: string): ParsedUnit[] {
       const text = recordText(value);
       if (text === null) throw new LoadError(file, `line ${lineNo}: expected a JSON object or string, found ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`);
       if (!text.trim()) return;
+      budget.take(text.length + 1);
       units.push({ text, start, row: lineNo });
       start += text.length + 1;
     });

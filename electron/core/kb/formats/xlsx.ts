@@ -1,13 +1,15 @@
 // XLSX: every sheet; the first non-empty row of a sheet is its header, and every later
 // non-empty row becomes one unit "Sheet: <name>\n<header>: <value>\n…" whose `row` is the
-// row number shown in Excel (1-based, counting the header and any empty rows).
+// row number shown in Excel (1-based, counting the header and any empty rows). Long header names
+// are shortened where rows repeat them, and the text is counted cell by cell as it is made (a
+// small workbook can show one long shared string in thousands of cells).
 import readXlsxFile from 'read-excel-file/node';
-import { type FormatHandler, LoadError, type ParsedUnit } from './types.js';
+import { FORMAT_EXTENSIONS, type FormatHandler, LoadError, type ParsedUnit, TextBudget, shortLabel } from './types.js';
 import { checkZipPackage, isOleFile, libraryMessage } from './zip.js';
 
 export const xlsx: FormatHandler = {
   format: 'xlsx',
-  extensions: ['.xlsx'],
+  extensions: FORMAT_EXTENSIONS.xlsx,
   parse: parseXlsx,
 };
 
@@ -27,18 +29,23 @@ async function parseXlsx(file: string, bytes: Uint8Array): Promise<ParsedUnit[]>
   } catch (err) {
     throw new LoadError(file, `not a valid Excel workbook: ${libraryMessage(err)}`);
   }
+  const budget = new TextBudget(file);
+  const cellBudget = new TextBudget(file);
   const units: ParsedUnit[] = [];
   let start = 0;
   for (const { sheet, data } of sheets) {
-    const rows = data.map((r, i) => ({ row: i + 1, cells: r.map(cellText) })).filter((r) => r.cells.some((c) => c !== ''));
+    const rows = nonEmptyRows(data, cellBudget);
     // A sheet with a single row has no header to speak of: that row is the data.
-    const header = rows.length > 1 ? rows[0]!.cells : [];
+    const labels = rows.length > 1 ? rows[0]!.cells.map((h) => (h ? `${shortLabel(h)}: ` : '')) : [];
+    const sheetLine = `Sheet: ${sheet}`;
     for (const r of rows.length > 1 ? rows.slice(1) : rows) {
-      const lines = [`Sheet: ${sheet}`];
+      const lines = [sheetLine];
+      budget.take(sheetLine.length);
       r.cells.forEach((v, c) => {
         if (v === '') return;
-        const h = header[c];
-        lines.push(h ? `${h}: ${v}` : v);
+        const label = labels[c] ?? '';
+        budget.take(label.length + v.length + 1);
+        lines.push(label + v);
       });
       const text = lines.join('\n');
       units.push({ text, start, row: r.row });
@@ -46,6 +53,23 @@ async function parseXlsx(file: string, bytes: Uint8Array): Promise<ParsedUnit[]>
     }
   }
   return units;
+}
+
+/**
+ * The rows with at least one non-empty cell, their cells as text, numbered as in Excel. The cells'
+ * strings are counted before they are cleaned up: one shared string shown in thousands of cells
+ * would otherwise be copied and scanned thousands of times before the units' own count stopped it.
+ */
+function nonEmptyRows(data: readonly (readonly unknown[])[], budget: TextBudget): { row: number; cells: string[] }[] {
+  const rows: { row: number; cells: string[] }[] = [];
+  data.forEach((r, i) => {
+    const cells = r.map((v) => {
+      if (typeof v === 'string') budget.take(v.length);
+      return cellText(v);
+    });
+    if (cells.some((c) => c !== '')) rows.push({ row: i + 1, cells });
+  });
+  return rows;
 }
 
 function cellText(v: unknown): string {

@@ -65,8 +65,8 @@ export async function checkZipPackage(file: string, bytes: Uint8Array, what: str
     const data = bytes.subarray(start, start + e.compressedSize);
     if (e.method === 0) continue; // stored: the size was checked against the local header
     const actual = await inflatedSize(data, e.uncompressedSize);
-    if (actual === 'corrupt') throw new LoadError(file, `the ${what} is damaged: "${e.name}" cannot be decompressed`);
-    if (actual > e.uncompressedSize) {
+    if (actual.corrupt) throw new LoadError(file, `the ${what} is damaged: "${e.name}" cannot be decompressed`);
+    if (actual.bytes > e.uncompressedSize) {
       throw new LoadError(file, `"${e.name}" in the ${what} unpacks to more than its recorded size (${e.uncompressedSize} bytes); refusing a possible ZIP bomb`);
     }
   }
@@ -191,25 +191,29 @@ function checkLocalHeaders(file: string, bytes: Uint8Array, entries: readonly Zi
   });
 }
 
-/** Inflates raw DEFLATE data, discarding the output; stops once more than `limit` bytes came out. */
-function inflatedSize(data: Uint8Array, limit: number): Promise<number | 'corrupt'> {
+/**
+ * Inflates DEFLATE data (raw, or with the zlib wrapper of PDF streams), discarding the output, and
+ * says how many bytes came out: stops as soon as that is more than `limit`. Memory stays at one
+ * chunk, whatever the data. `corrupt`: the data ended in an error (bytes = what came out before).
+ */
+export function inflatedSize(data: Uint8Array, limit: number, format: 'raw' | 'zlib' = 'raw'): Promise<{ bytes: number; corrupt: boolean }> {
   return new Promise((resolve) => {
-    const z = zlib.createInflateRaw({ chunkSize: 256 * 1024 });
+    const z = format === 'raw' ? zlib.createInflateRaw({ chunkSize: 256 * 1024 }) : zlib.createInflate({ chunkSize: 256 * 1024 });
     let n = 0;
     let done = false;
-    const finish = (v: number | 'corrupt') => {
+    const finish = (corrupt: boolean) => {
       if (done) return;
       done = true;
       z.removeAllListeners('data');
       z.destroy();
-      resolve(v);
+      resolve({ bytes: n, corrupt });
     };
     z.on('data', (chunk: Buffer) => {
       n += chunk.length;
-      if (n > limit) finish(n);
+      if (n > limit) finish(false);
     });
-    z.on('end', () => finish(n));
-    z.on('error', () => finish('corrupt'));
+    z.on('end', () => finish(false));
+    z.on('error', () => finish(true));
     z.end(data);
   });
 }
