@@ -15,7 +15,7 @@ import type { BlobStore } from '../store/blobs.js';
 import { type Db, nowIso } from '../store/catalog.js';
 import { sha256 } from '../util/hash.js';
 import { writeSegment } from '../vectors/segments.js';
-import { LoadError, MAX_DOCUMENT_BYTES, formatOf, parseDocument, supportedExtensions } from './loaders.js';
+import { LoadError, MAX_DOCUMENT_BYTES, type ParsedDocument, escapeControls, formatOf, parseDocument, supportedExtensions } from './loaders.js';
 import { type Chunk, splitDocument } from './splitter.js';
 
 export type { IngestFileResult, IngestReport } from '../../api/contract.js';
@@ -54,12 +54,14 @@ interface Prepared {
 export const GROUP_CHUNKS = 4096;
 export const GROUP_DOCS = 64;
 const STAGE_BATCH = 64;
+/** The largest document read in advance, while the one before it is embedded. */
+const READ_AHEAD_MAX_BYTES = 8 * 1024 * 1024;
 
 /** A document name as stored: relative, forward slashes, no "." or ".." segments. */
 export function cleanDocumentName(name: string): string {
   const parts = name.replace(/\\/g, '/').split('/').filter((p) => p !== '' && p !== '.');
   if (parts.length === 0 || parts.some((p) => p === '..') || /[\x00-\x1f\x7f-\x9f]/.test(name) || name.length > 512) {
-    throw new UserError('bad-document-name', `"${name}" is not a usable document name (relative path, no "..", no control characters)`);
+    throw new UserError('bad-document-name', `"${escapeControls(name)}" is not a usable document name (relative path, no "..", no control characters)`);
   }
   return parts.join('/');
 }
@@ -109,7 +111,8 @@ export class Ingestor {
   /** Reads one source into the blob store, or says why it was not staged. */
   private stageOne(kb: KbForIngest, src: IngestSource): { name: string; blob: string; size: number } | { result: IngestFileResult } {
     let name = src.name;
-    const fail = (error: string): { result: IngestFileResult } => ({ result: { document: name, status: 'failed', chunks: 0, error } });
+    // The reason is one printable line: it may quote the name or a system message about the file.
+    const fail = (error: string): { result: IngestFileResult } => ({ result: { document: name, status: 'failed', chunks: 0, error: escapeControls(error) } });
     try {
       name = cleanDocumentName(src.name);
       if (!formatOf(name)) return fail(`unsupported file type "${path.extname(name) || '(none)'}"; supported: ${supportedExtensions().join(' ')}`);
@@ -150,10 +153,17 @@ export class Ingestor {
       failed = [];
     };
     let done = doneBefore;
-    for (const item of items) {
+    // The next document is read (in the parse worker) while this one is split and embedded, unless
+    // it is large: then it waits its turn, so that one large document at most is in memory.
+    let ahead: Promise<() => ParsedDocument> | null = null;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
       throwIfCancelled(ctx?.signal);
+      const outcome = await (ahead ?? this.read(item));
+      const following = items[i + 1];
+      ahead = following && following.size <= READ_AHEAD_MAX_BYTES ? this.read(following) : null;
       try {
-        const prepared = await this.prepare(kb, item);
+        const prepared = await this.prepare(kb, item, outcome());
         group.push(prepared);
         groupResults.push({ document: item.name, status: prepared.replaces !== null ? 'updated' : 'added', chunks: prepared.chunks.length });
       } catch (err) {
@@ -169,10 +179,25 @@ export class Ingestor {
     return results;
   }
 
-  private async prepare(kb: KbForIngest, item: Item): Promise<Prepared> {
-    const bytes = this.blobs.read(item.blob_sha256);
-    if (sha256(bytes) !== item.blob_sha256) throw new LoadError(item.name, 'the staged copy is damaged (checksum mismatch); ingest the file again');
-    const doc = await parseDocument(item.name, bytes);
+  /**
+   * Starts reading a staged document; resolves (never rejects, so it may wait unobserved) to a
+   * function that returns the parsed document or throws what reading it threw.
+   */
+  private read(item: Item): Promise<() => ParsedDocument> {
+    const parse = async () => {
+      const bytes = this.blobs.read(item.blob_sha256);
+      if (sha256(bytes) !== item.blob_sha256) throw new LoadError(item.name, 'the staged copy is damaged (checksum mismatch); ingest the file again');
+      return parseDocument(item.name, bytes);
+    };
+    return parse().then(
+      (doc) => () => doc,
+      (err: unknown) => () => {
+        throw err;
+      },
+    );
+  }
+
+  private async prepare(kb: KbForIngest, item: Item, doc: ParsedDocument): Promise<Prepared> {
     const chunks = splitDocument(doc);
     if (chunks.length === 0) throw new LoadError(item.name, 'no text could be extracted');
     const vectors = await kb.embedder.embed(chunks.map(embedText));
