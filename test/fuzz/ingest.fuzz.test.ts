@@ -195,20 +195,23 @@ describe(`ingesting a folder of good and malformed documents (FUZZ_SEED=${FUZZ_S
     }
   }, 180_000);
 
-  // kb/ingest.ts cleanDocumentName (and loaders, see loaders.fuzz.test.ts): the reason quotes the
-  // file name as it is, so "control\u0007char.txt" puts a raw BEL (any control character, ESC
+  // kb/ingest.ts cleanDocumentName (and loaders, see loaders.fuzz.test.ts): the reason quoted the
+  // file name as it is, so "control\u0007char.txt" put a raw BEL (any control character, ESC
   // sequences included) into the report that `lifeline ingest` prints on the operator's terminal.
-  it.fails('BUG-REASON-CONTROL-CHARS: no failure reason of the batch carries a raw control character', () => {
+  // Now every reason is one printable line (control characters escaped: "control\x07char.txt"),
+  // while the report's `document` keeps the name as given (the test above finds it by that name).
+  it('no failure reason of the batch carries a raw control character', () => {
     expect(firstReport).not.toBeNull();
     const withControls = firstReport!.files.filter((f) => /[\u0000-\u001f\u007f-\u009f]/.test(f.error ?? ''));
     expect(withControls.map((f) => `${JSON.stringify(f.document)}: ${JSON.stringify(f.error)}`)).toEqual([]);
   });
 
-  // pdf.ts (see loaders.fuzz.test.ts BUG-PDF-UNHANDLED-REJECTION): a PDF whose second page object
-  // is zeroed leaves an unhandled rejection inside pdf.js. In a batch the process running the
-  // ingest dies (Node's default for unhandled rejections) — in `lifeline ingest` with a stack
+  // pdf.ts (see loaders.fuzz.test.ts, "a PDF with a zeroed page object"): a PDF whose second page
+  // object is zeroed leaves an unhandled rejection inside pdf.js. In a batch the process running
+  // the ingest died (Node's default for unhandled rejections) — in `lifeline ingest` with a stack
   // trace on stderr — instead of reporting that one file as failed and going on with the rest.
-  it.fails('BUG-PDF-UNHANDLED-REJECTION: a batch holding a PDF with a zeroed page object finishes, with that PDF reported failed', async () => {
+  // Now documents are parsed in the parse worker, which absorbs such leftovers.
+  it('a batch holding a PDF with a zeroed page object finishes, with that PDF reported failed', async () => {
     const folder = path.join(t.dir, 'inbox-rejection');
     const data = path.join(t.dir, 'data-rejection');
     const zeroed = new Uint8Array(await twoPagePdf());

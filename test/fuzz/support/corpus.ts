@@ -131,7 +131,7 @@ export function textCases(rng: Rng): Case[] {
   add('only-quotes.csv', enc('"'.repeat(100_001)), '100,001 double quotes');
   add('quote-after-close.csv', enc('a,b\n"x"y,1\n'), 'CSV with text after a closing quote');
   add('header-only.csv', enc('a,b,c\n'), 'CSV with a header and no rows');
-  cases.push(generatedCase('long-field.csv', { prefix: 'id,text\n1,"', unit: LINE_UNIT, bytes: 4 * MiB, suffix: '"\n' }, 'CSV with one 4 MB quoted field (20 MB: see the known bugs)'));
+  cases.push(generatedCase('long-field.csv', { prefix: 'id,text\n1,"', unit: LINE_UNIT, bytes: 4 * MiB, suffix: '"\n' }, 'CSV with one 4 MB quoted field (20 MB: see the hostile cases)'));
   add('wide-header.csv', concatBytes([hugeLine(2 * MiB, 'col,'), enc('\n1,2\n')]), 'CSV whose header line is 2 MB of columns');
   add('many-rows.csv', enc(`a,b\n${'1,2\n'.repeat(400_000)}`), 'CSV with 400,000 rows', 60_000);
   add('wide-row.csv', enc(`${Array.from({ length: 50_000 }, (_, i) => `c${i}`).join(',')}\n${','.repeat(49_999)}x\n`), 'CSV with 50,000 columns', 60_000);
@@ -203,7 +203,7 @@ function colName(index: number): string {
 
 // ---- HTML ---------------------------------------------------------------------------------------
 
-/** HTML nested `depth` levels deep, in several shapes (100,000 levels: see the known bugs). */
+/** HTML nested `depth` levels deep, in several shapes (100,000 levels: see the hostile cases in loaders.fuzz.test.ts). */
 export function deepHtml(depth: number): { name: string; html: string; what: string }[] {
   const n = depth;
   return [
@@ -343,10 +343,10 @@ export async function pdfCases(rng: Rng): Promise<Case[]> {
     }), what);
   await contentCase('content-deep-arrays.pdf', `BT /F1 12 Tf 10 10 Td ${'['.repeat(100_000)}(x)${']'.repeat(100_000)} TJ ET`, 'a content stream nesting 100,000 arrays');
   await contentCase('content-deep-dicts.pdf', `BT ${'<<'.repeat(50_000)}${'>>'.repeat(50_000)} ET`, 'a content stream nesting 50,000 dictionaries');
-  await contentCase('content-many-q.pdf', `${'q '.repeat(1000)}BT (x) Tj ET`, '1,000 unbalanced q (save state) operators (20,000: see the known bugs)');
+  await contentCase('content-many-q.pdf', `${'q '.repeat(1000)}BT (x) Tj ET`, '1,000 unbalanced q (save state) operators (20,000: see the hostile cases)');
   await contentCase('content-garbage.pdf', rng.bytes(20_000), '20 KB of random bytes as the content stream');
   await contentCase('content-bad-flate.pdf', rng.bytes(5_000), 'random bytes declared FlateDecode', 'FlateDecode');
-  await contentCase('content-flate-small-bomb.pdf', new Uint8Array(zlib.deflateSync(new Uint8Array(20 * MiB).fill(0x20))), 'a FlateDecode content stream inflating to 20 MB of spaces (300 MB: see the known bugs)', 'FlateDecode');
+  await contentCase('content-flate-small-bomb.pdf', new Uint8Array(zlib.deflateSync(new Uint8Array(20 * MiB).fill(0x20))), 'a FlateDecode content stream inflating to 20 MB of spaces (300 MB: see the hostile cases)', 'FlateDecode');
   await contentCase('content-huge-string.pdf', `BT /F1 12 Tf 10 10 Td (${'A'.repeat(2 * MiB)}) Tj ET`, 'a 2 MB string shown with Tj');
   await contentCase('content-unclosed-string.pdf', `BT /F1 12 Tf (${'('.repeat(100_000)} Tj ET`, '100,000 nested unclosed string parentheses');
   add('xobject-recursion.pdf', await mk((doc) => {
