@@ -29,7 +29,8 @@ export const PARSE_TOTAL_LIMIT_MS = 10 * 60_000;
  * The worker's V8 heap limit (old generation): the main thread's own. It is not the memory limit
  * (PARSE_MEMORY_MB is, watched from outside): it turns V8's out-of-memory abort, which would end
  * the process, into the end of the thread. A smaller heap would not be safer but slower: V8 sizes
- * its collector by this limit, and at 384 MB reading office files took ~40% more CPU in GC.
+ * its collector by this limit: at 384 MB, ingesting office files and PDFs took about a third
+ * more CPU, most of it in garbage collection.
  */
 export const PARSE_HEAP_MB = Math.max(512, Math.round(v8.getHeapStatistics().heap_size_limit / 1024 / 1024));
 /**
@@ -120,7 +121,7 @@ class ParseThread {
     const rssBase = process.memoryUsage.rss();
     this.rssTimer = setInterval(() => {
       const grownMb = (process.memoryUsage.rss() - rssBase) / 1024 / 1024;
-      if (grownMb > memoryMb * this.pool.busy()) this.fail(`needs more than ${memoryMb} MB of memory to read; it is damaged or built to exhaust memory (a decompression bomb?)`);
+      if (grownMb > memoryMb * this.pool.busy()) this.fail(`needs more than ${memoryMb} MB of memory to read: it is too large to read in one piece (split it), damaged, or built to exhaust memory`);
     }, RSS_POLL_MS);
     // A private copy of exactly these bytes, moved to the thread (the caller keeps its own).
     const bytes = new Uint8Array(job.bytes);
@@ -172,7 +173,7 @@ class ParseThread {
     if (!job) return;
     this.finishJob();
     if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') {
-      job.reject(new LoadError(job.file, `needs more than ${this.heapMb} MB of memory to read; it is damaged or built to exhaust memory`));
+      job.reject(new LoadError(job.file, `needs more than ${this.heapMb} MB of memory to read: it is too large to read in one piece (split it), damaged, or built to exhaust memory`));
     } else if (!this.ready) {
       job.reject(new Error(`the document parser could not start: ${err.message}`));
     } else {
