@@ -18,6 +18,7 @@ import { writeSums } from './integrity/sums.js';
 import { importChatchat, inspectChatchat } from './chatchat/index.js';
 import { Repository } from './backup/repo.js';
 import { backupDataRoot, pruneRepository, verifyRepository } from './backup/backup.js';
+import { recordingHasher } from './backup/offload.js';
 import { finishSwap, restoreSnapshot, rollback } from './backup/restore.js';
 import { mergeKnowledgeBase } from './backup/restoreKb.js';
 import { GoldenService, toGoldenRunResult, baselineToGoldenRunResult } from './golden/index.js';
@@ -393,8 +394,14 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
     await whenReadyOrThrow();
     const at = new Date().toISOString();
     try {
+      // The models' checksums (any model file that changed is hashed on the backup's hashing
+      // thread, and not hashed again as it is encrypted) while the passphrase's scrypt runs on
+      // the thread pool.
+      const modelHashes = recordingHasher();
+      const scanned = models.scan(true, { hashFile: modelHashes.hashFile });
+      scanned.catch(() => undefined); // awaited below; unlocking may fail first
       const repo = Repository.isRepository(repoDir) ? await openRepo(repoDir, passphrase) : await initRepo(repoDir, passphrase);
-      const result = await jobs.run('backup', `Backup to ${repoDir}`, async (ctx) => backupDataRoot(db, layout, await models.scan(true), repo, ctx));
+      const result = await jobs.run('backup', `Backup to ${repoDir}`, async (ctx) => backupDataRoot(db, layout, await scanned, repo, ctx, { hashedNow: modelHashes.hashed }));
       const pruned = pruneRepository(repo, backupPolicy().keepDailySnapshots);
       setMeta(db, 'last_backup_good', JSON.stringify({ at: new Date().toISOString(), repo: repo.dir, snapshot: result.snapshot }));
       setMeta(db, 'last_backup_at', new Date().toISOString());

@@ -6,7 +6,10 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fileHash } from '../../electron/core/backup/hasher.js';
+import { execFileSync } from 'node:child_process';
+import { decryptBuffer, generateIdentity, openPayload, prepareEncryption } from '../../electron/core/backup/age.js';
+import * as offload from '../../electron/core/backup/offload.js';
+import { fileHash } from '../../electron/core/backup/offload.js';
 import { BlobDamagedError, Repository, forEachLimit } from '../../electron/core/backup/repo.js';
 import { UserError } from '../../electron/api/handlers.js';
 import { tempDir } from '../helpers/env.js';
@@ -167,5 +170,77 @@ describe('the hashing worker', () => {
     } finally {
       fs.closeSync(fd);
     }
+  });
+});
+
+const AGE = '/usr/bin/age';
+describe.skipIf(!offload.available())('the workers seal and open age payloads', () => {
+  const me = generateIdentity();
+  const CHUNK = 64 * 1024;
+  let idFile = '';
+  beforeAll(() => {
+    idFile = path.join(t.dir, 'id.txt');
+    fs.writeFileSync(idFile, me.identity + '\n', { mode: 0o600 });
+  });
+
+  for (const size of [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK, (1 << 20) + CHUNK, 5_000_123]) {
+    it(`a ${size}-byte file sealed by a worker is an age file (age -d, this module) and opens on a worker again`, async () => {
+      const plain = crypto.randomBytes(size);
+      const s = src(plain);
+      const sealed = path.join(t.dir, `w-${size}.age`);
+      const { preamble, payloadKey } = prepareEncryption(me.recipient);
+      const r = await offload.sealFile(s, sealed, preamble, payloadKey, { fsync: false, mode: 0o600 });
+      expect(payloadKey.every((b) => b === 0)).toBe(true);
+      expect(r).toMatchObject({ sha256: sha(plain), plaintextBytes: size, ciphertextBytes: fs.statSync(sealed).size });
+      expect(decryptBuffer(fs.readFileSync(sealed), me.identity).equals(plain)).toBe(true);
+      if (fs.existsSync(AGE)) expect(execFileSync(AGE, ['-d', '-i', idFile, sealed], { maxBuffer: 64 << 20 }).equals(plain)).toBe(true);
+      // And files written by the age CLI open on a worker.
+      const theirs = path.join(t.dir, `cli-${size}.age`);
+      if (fs.existsSync(AGE)) execFileSync(AGE, ['-r', me.recipient, '-o', theirs, s]);
+      else fs.copyFileSync(sealed, theirs);
+      const { payloadKey: k, payloadOffset } = await openPayload(theirs, me.identity);
+      const out = path.join(t.dir, `w-${size}.out`);
+      expect(await offload.openFile(theirs, payloadOffset, out, k, { fsync: false, mode: 0o600 })).toEqual({ sha256: sha(plain), plaintextBytes: size });
+      expect(fs.readFileSync(out).equals(plain)).toBe(true);
+    });
+  }
+
+  it('a payload that is cut, extended, or has a flipped byte does not open on a worker (null)', async () => {
+    const plain = crypto.randomBytes(3 * CHUNK + 100);
+    const s = src(plain);
+    const good = path.join(t.dir, 'good.age');
+    const { preamble, payloadKey } = prepareEncryption(me.recipient);
+    await offload.sealFile(s, good, preamble, payloadKey, { fsync: false, mode: 0o600 });
+    const bytes = fs.readFileSync(good);
+    const variants: Record<string, Buffer> = {
+      'cut at a chunk boundary': bytes.subarray(0, bytes.length - 100 - 16),
+      'cut inside a chunk': bytes.subarray(0, bytes.length - 7),
+      extended: Buffer.concat([bytes, Buffer.alloc(1)]),
+      flipped: (() => {
+        const b = Buffer.from(bytes);
+        b[b.length - 5000]! ^= 1;
+        return b;
+      })(),
+    };
+    for (const [what, v] of Object.entries(variants)) {
+      const f = path.join(t.dir, 'bad.age');
+      fs.writeFileSync(f, v);
+      const { payloadKey: k, payloadOffset } = await openPayload(f, me.identity);
+      expect(await offload.openFile(f, payloadOffset, path.join(t.dir, 'bad.out'), k, { fsync: false, mode: 0o600 }), what).toBeNull();
+    }
+  });
+
+  it('a restore reports a damaged large blob exactly (decrypted again on the main thread) and leaves nothing behind', async () => {
+    const big = crypto.randomBytes(6_000_000);
+    const blob = repo.blobName(sha(big));
+    await repo.putFile(src(big), blob, { sha256: sha(big) });
+    const file = repo.blobPath(blob);
+    const b = fs.readFileSync(file);
+    fs.writeFileSync(file, b.subarray(0, b.length - 10));
+    const out = path.join(t.dir, 'cut.out');
+    const err = await repo.getFile(blob, sha(big), out).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BlobDamagedError);
+    expect(String(err)).toMatch(/truncated/);
+    expect(fs.readdirSync(t.dir).filter((f) => f.startsWith('cut.out'))).toEqual([]);
   });
 });

@@ -622,6 +622,14 @@ class AgeEncryptor {
     for (const b of AEAD.seal(this.payloadKey, streamNonce(this.counter++, last), plain)) out.push(b);
   }
 
+  /** Hands the payload key to a caller that seals the payload itself; this encryptor is spent. */
+  takePayloadKey(): Buffer {
+    this.finished = true;
+    const key = Buffer.from(this.payloadKey);
+    this.payloadKey.fill(0);
+    return key;
+  }
+
   /** Encrypts what completes a chunk; a full chunk is only sealed once more data shows it is not the last. */
   push(data: Uint8Array, out: Buffer[] = []): Buffer[] {
     if (this.finished) throw new Error('age: push after finish');
@@ -826,30 +834,6 @@ async function* readFileBlocks(path: string): AsyncGenerator<Buffer> {
   }
 }
 
-/**
- * The blocks of an already-open file, from `start` (positional reads, with the next read in flight
- * while the consumer works; a block is valid until the next is asked for). The handle stays open.
- */
-export async function* fileHandleBlocks(fh: FileHandle, start = 0): AsyncGenerator<Buffer> {
-  const bufs = [Buffer.allocUnsafe(IO_BLOCK), Buffer.allocUnsafe(IO_BLOCK)];
-  let which = 0;
-  let pos = start;
-  let pending = fh.read(bufs[0]!, 0, IO_BLOCK, pos);
-  try {
-    for (;;) {
-      const { bytesRead } = await pending;
-      if (bytesRead === 0) return;
-      pos += bytesRead;
-      const block = bufs[which]!.subarray(0, bytesRead);
-      which ^= 1;
-      pending = fh.read(bufs[which]!, 0, IO_BLOCK, pos);
-      yield block;
-    }
-  } finally {
-    await pending.catch(() => undefined);
-  }
-}
-
 async function* sourceBlocks(src: ByteSource): AsyncGenerator<Uint8Array> {
   if (typeof src === 'string') {
     yield* readFileBlocks(src);
@@ -892,18 +876,12 @@ async function writeAllFd(fd: number | FileHandle, bufs: Buffer[]): Promise<void
 class PipelinedWriter {
   private inflight: Promise<void> | null = null;
   bytes = 0;
-  constructor(
-    private readonly write: (bufs: Buffer[]) => Promise<void>,
-    /** Told the size of each batch once it has been written. */
-    private readonly onWritten?: (bytes: number) => void,
-  ) {}
+  constructor(private readonly write: (bufs: Buffer[]) => Promise<void>) {}
   async put(bufs: Buffer[]): Promise<void> {
     if (bufs.length === 0) return;
     if (this.inflight) await this.inflight;
-    let n = 0;
-    for (const b of bufs) n += b.length;
-    this.bytes += n;
-    const p = this.onWritten ? this.write(bufs).then(() => this.onWritten!(n)) : this.write(bufs);
+    for (const b of bufs) this.bytes += b.length;
+    const p = this.write(bufs);
     p.catch(() => undefined); // awaited by the next put, flush or settle; never an unhandled rejection meanwhile
     this.inflight = p;
   }
@@ -1018,6 +996,54 @@ export async function encryptFileToRecipient(
   }
 }
 
+/**
+ * The start of an age file to the recipient(s) — header, MAC line and payload nonce — and the
+ * STREAM payload key, for a caller that seals the payload itself elsewhere (a worker thread):
+ * 64 KiB ChaCha20-Poly1305 chunks, nonce = 11-byte big-endian counter ‖ last-chunk flag, the last
+ * chunk possibly full but empty only for an empty file. Zero the key when done.
+ */
+export function prepareEncryption(recipients: string | readonly string[]): { preamble: Buffer; payloadKey: Buffer } {
+  const enc = new AgeEncryptor(toList(recipients));
+  return { preamble: enc.preamble, payloadKey: enc.takePayloadKey() };
+}
+
+/**
+ * Reads and authenticates the header of the age file at `file` (unwrap with the identities, then
+ * the header MAC) and returns the STREAM payload key and where the sealed chunks start, for a
+ * caller that opens the payload itself elsewhere. Throws AgeError as decryptFile does.
+ */
+export async function openPayload(file: string, identities: string | readonly string[]): Promise<{ payloadKey: Buffer; payloadOffset: number }> {
+  const unwrap = identityUnwrapper(identities);
+  const fh = await open(file, 'r');
+  try {
+    let buf = Buffer.alloc(0);
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.max(4096, buf.length));
+      const { bytesRead } = await fh.read(chunk, 0, chunk.length, buf.length);
+      const more = bytesRead > 0;
+      if (more) buf = Buffer.concat([buf, chunk.subarray(0, bytesRead)]);
+      const parsed = tryParseHeader(buf);
+      if (parsed !== null) {
+        const fileKey = unwrap(parsed.header);
+        verifyHeaderMac(parsed.header, fileKey);
+        while (buf.length < parsed.length + NONCE_LEN) {
+          const c = Buffer.allocUnsafe(NONCE_LEN);
+          const { bytesRead: n } = await fh.read(c, 0, NONCE_LEN, buf.length);
+          if (n === 0) throw new AgeError('truncated', 'the file ends before the payload nonce');
+          buf = Buffer.concat([buf, c.subarray(0, n)]);
+        }
+        const payloadKey = hkdf(fileKey, buf.subarray(parsed.length, parsed.length + NONCE_LEN), 'payload');
+        fileKey.fill(0);
+        return { payloadKey, payloadOffset: parsed.length + NONCE_LEN };
+      }
+      if (buf.length > MAX_HEADER_BYTES) throw malformed(`header larger than ${MAX_HEADER_BYTES} bytes`);
+      if (!more) throw new AgeError('truncated', buf.length === 0 ? 'the file is empty' : 'the file ends inside the age header');
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Encrypts a buffer in memory. */
 export function encryptBufferToRecipient(plaintext: Uint8Array, recipients: string | readonly string[]): Buffer {
   return Buffer.concat(encryptBufferParts(plaintext, recipients));
@@ -1035,8 +1061,6 @@ export function encryptBufferParts(plaintext: Uint8Array, recipients: string | r
 export interface TapOptions {
   /** Sees every plaintext block on its way in or out (e.g. to hash it in the same pass). */
   onPlaintext?: (chunk: Buffer | Uint8Array) => void;
-  /** Decryption into a file: told how many plaintext bytes each write put there, once it has landed, in order. */
-  onWritten?: (bytes: number) => void;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1085,7 +1109,7 @@ async function decryptInto(source: ByteSource, unwrap: KeyUnwrapper, sink: ByteS
       if (!ok) await fs.promises.rm(sink, { force: true }).catch(() => undefined);
     }
   }
-  const w = new PipelinedWriter(sinkWriter(sink), opts.onWritten);
+  const w = new PipelinedWriter(sinkWriter(sink));
   let bytes = 0;
   try {
     for await (const out of decryptBlocks(source, unwrap)) {

@@ -14,6 +14,7 @@ import type { JobContext } from '../jobs/jobs.js';
 import { throwIfCancelled } from '../jobs/jobs.js';
 import type { ModelEntry } from '../models/registry.js';
 import { appVersion } from '../util/appRoot.js';
+import type { HashedNow } from './offload.js';
 import { BlobDamagedError, type FileClass, type ManifestFile, type Repository, type SnapshotManifest, CONCURRENCY, driveError, forEachLimit, sha256OfFile } from './repo.js';
 
 interface Candidate {
@@ -40,7 +41,12 @@ interface CatalogMemo {
   size: number;
 }
 
-export async function backupDataRoot(db: Db, layout: DataRootLayout, models: ModelEntry[], repo: Repository, ctx?: JobContext): Promise<BackupResult> {
+/**
+ * `hashedNow`: files this backup's caller hashed moments ago (the models registry's scan, see
+ * recordingHasher): unchanged since (size, mtime), their content is not hashed a second time as it
+ * is encrypted. Every other file is checked against its recorded sha256 in the encryption pass.
+ */
+export async function backupDataRoot(db: Db, layout: DataRootLayout, models: ModelEntry[], repo: Repository, ctx?: JobContext, opts: { hashedNow?: HashedNow } = {}): Promise<BackupResult> {
   const started = Date.now();
   const tmpDir = fs.mkdtempSync(path.join(layout.root, '.backup-tmp-'));
   try {
@@ -136,7 +142,7 @@ export async function backupDataRoot(db: Db, layout: DataRootLayout, models: Mod
         if (!queued.has(blob) && !repo.hasBlob(blob)) {
           queued.add(blob);
           if (!fs.existsSync(f.abs)) throw new Error(`${f.path} is referenced by the catalog but missing from the data root; run lifeline repair (or verify) first`);
-          bytesWritten += await writer.put(f.abs, blob, { sha256: f.sha256 });
+          bytesWritten += await writer.put(f.abs, blob, justHashed(opts.hashedNow, f) ? undefined : { sha256: f.sha256 });
           newFiles++;
         }
         bytesDone += f.size;
@@ -273,6 +279,17 @@ function listFiles(db: Database.Database): FileList {
       )
       .all() as SnapshotManifest['knowledgeBases'],
   };
+}
+
+function justHashed(hashedNow: HashedNow | undefined, f: Candidate): boolean {
+  const h = hashedNow?.get(path.resolve(f.abs));
+  if (!h || h.sha256 !== f.sha256) return false;
+  try {
+    const st = fs.statSync(f.abs);
+    return st.size === h.size && st.mtimeMs === h.mtimeMs;
+  } catch {
+    return false;
+  }
 }
 
 function safeSize(p: string): number {

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { UserError } from '../../api/handlers.js';
 import { describeErrno, ensureDir, fsyncDir, writeFileAtomic } from '../store/atomic.js';
 import * as age from './age.js';
-import { fileHash } from './hasher.js';
+import * as offload from './offload.js';
 
 export const REPO_MARKER = 'lifeline-repo.json';
 const KEY_FILE = 'keys/repo-key.age';
@@ -149,13 +149,14 @@ export class Repository {
   }
 
   /**
-   * Decrypts a blob into `dest` (via a temp file beside it), checking its sha256 in the same pass.
-   * Not fsynced: the caller makes the restored files durable with one `syncFilesystem()` before it
-   * relies on them (when no filesystem flush is available, each file is fsynced here instead).
-   * Returns the plaintext size.
+   * Decrypts a blob into `dest` (via a temp file beside it, or straight into `dest` with
+   * `inPlace` — for a staging folder that is trusted only once verified as a whole, and removed
+   * if anything fails), checking its sha256 in the same pass. Not fsynced: the caller makes the
+   * restored files durable with one `syncFilesystem()` before it relies on them (when no
+   * filesystem flush is available, each file is fsynced here instead). Returns the plaintext size.
    */
-  async getFile(blob: string, sha256: string, dest: string, opts: { madeDirs?: Set<string> } = {}): Promise<number> {
-    const tmp = `${dest}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`;
+  async getFile(blob: string, sha256: string, dest: string, opts: { madeDirs?: Set<string>; inPlace?: boolean } = {}): Promise<number> {
+    const out = opts.inPlace ? dest : `${dest}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`;
     const src = this.blobPath(blob);
     const fsync = !canSyncfs();
     try {
@@ -164,50 +165,47 @@ export class Repository {
         mkdirP(dir);
         opts.madeDirs?.add(dir);
       }
-      const h = createHash('sha256');
       let size = 0;
       const sealedSize = fs.statSync(src).size;
       if (sealedSize <= SMALL_FILE) {
-        // Most blobs are small (documents): one read, decrypt in memory, one write. The smallest
-        // with blocking calls: a round trip through the thread pool costs more than the call.
-        const tiny = sealedSize <= TINY_FILE;
-        const parts = age.decryptBufferParts(tiny ? fs.readFileSync(src) : await fs.promises.readFile(src), this.identity);
+        // Most blobs are small (documents): one read, decrypt and hash in memory, one write (the
+        // smallest read with a blocking call: a thread-pool round trip costs more than the read;
+        // creating the file stays in the pool, where it runs beside the decryption).
+        const parts = age.decryptBufferParts(sealedSize <= TINY_FILE ? fs.readFileSync(src) : await fs.promises.readFile(src), this.identity);
+        const h = createHash('sha256');
         for (const p of parts) {
           h.update(p);
           size += p.length;
         }
         if (h.digest('hex') !== sha256) throw new BlobDamagedError(blob, `its content does not match the recorded sha256`);
-        if (tiny) {
-          writePartsSync(tmp, parts, fsync, 0o644);
-          fs.renameSync(tmp, dest);
-          return size;
-        }
-        await writeParts(tmp, parts, fsync, 0o644);
+        await writeParts(out, parts, fsync, 0o644);
       } else {
-        // A large file: decrypted here; the hashing worker reads back each write as it lands.
-        const fh = await fs.promises.open(tmp, 'w+', 0o644);
-        const hash = fileHash();
-        let pos = 0;
-        try {
-          size = (
-            await age.decryptFile(src, this.identity, fh, {
-              onWritten: (n) => {
-                hash.range(fh.fd, pos, n);
-                pos += n;
-              },
-            })
-          ).plaintextBytes;
-          if ((await hash.digest()).sha256 !== sha256) throw new BlobDamagedError(blob, `its content does not match the recorded sha256`);
-          if (fsync) await fh.sync(); // no filesystem-wide flush available: each restored file on its own
-        } finally {
-          await hash.digest().catch(() => undefined); // the worker is done with the descriptor
-          await fh.close();
+        // A large file: the header is authenticated here, the payload opened, hashed and written
+        // by a worker thread. If it does not open there, it is decrypted again here, which says
+        // exactly why (truncated, tampered) — or, without workers, decrypted here to begin with.
+        let r: { sha256: string; plaintextBytes: number } | null = null;
+        if (offload.available()) {
+          const { payloadKey, payloadOffset } = await age.openPayload(src, this.identity);
+          r = await offload.openFile(src, payloadOffset, out, payloadKey, { fsync, mode: 0o644 });
         }
+        if (r === null) {
+          const h = createHash('sha256');
+          const fh = await fs.promises.open(out, 'w', 0o644);
+          try {
+            const { plaintextBytes } = await age.decryptFile(src, this.identity, fh, { onPlaintext: (c) => h.update(c) });
+            if (fsync) await fh.sync(); // no filesystem-wide flush available: each restored file on its own
+            r = { sha256: h.digest('hex'), plaintextBytes };
+          } finally {
+            await fh.close();
+          }
+        }
+        if (r.sha256 !== sha256) throw new BlobDamagedError(blob, `its content does not match the recorded sha256`);
+        size = r.plaintextBytes;
       }
-      await fs.promises.rename(tmp, dest);
+      if (out !== dest) await fs.promises.rename(out, dest);
       return size;
     } catch (err) {
-      await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
+      await fs.promises.rm(out, { force: true }).catch(() => undefined);
       if (err instanceof age.AgeError) throw new BlobDamagedError(blob, `cannot be decrypted (${err.code}): ${err.message}`);
       if (err instanceof BlobDamagedError) throw err;
       throw driveError(err, this.dir);
@@ -390,7 +388,7 @@ export function driveError(err: unknown, where: string): Error {
 
 /** Files up to this size are encrypted in memory (one read, one write). */
 const SMALL_FILE = 4 << 20;
-/** ... and up to this size with blocking calls. */
+/** ... and up to this size read with a blocking call. */
 const TINY_FILE = 256 << 10;
 /** New blobs are published (renamed into place) in batches of about this much data or this many files. */
 const BATCH_BYTES = 256 << 20;
@@ -452,28 +450,26 @@ export class BlobWriter {
       let written = 0;
       const size = fs.statSync(src).size;
       if (size <= SMALL_FILE) {
-        // Most files are small (documents): one read, one writev, no stream machinery per file;
-        // the smallest with blocking calls (a thread-pool round trip costs more than the call).
-        const tiny = size <= TINY_FILE;
-        const plain = tiny ? fs.readFileSync(src) : await fs.promises.readFile(src);
+        // Most files are small (documents): one read, one writev, no stream machinery per file
+        // (the smallest read with a blocking call: a thread-pool round trip costs more than the
+        // read; creating the file stays in the pool, where it runs beside the encryption).
+        const plain = size <= TINY_FILE ? fs.readFileSync(src) : await fs.promises.readFile(src);
         h.update(plain);
         const parts = age.encryptBufferParts(plain, this.repo.recipient);
         for (const p of parts) written += p.length;
         if (expected && h.digest('hex') !== expected.sha256) throw sourceDamaged(src);
-        if (tiny) writePartsSync(tmp, parts, fsync, 0o600);
-        else await writeParts(tmp, parts, fsync, 0o600);
+        await writeParts(tmp, parts, fsync, 0o600);
+      } else if (offload.available()) {
+        // A large file: read, hashed, sealed and written by a worker thread (the header is made
+        // here), while this thread goes on with the small ones.
+        const { preamble, payloadKey } = age.prepareEncryption(this.repo.recipient);
+        const r = await offload.sealFile(src, tmp, preamble, payloadKey, { fsync, mode: 0o600 });
+        if (expected && r.sha256 !== expected.sha256) throw sourceDamaged(src);
+        written = r.ciphertextBytes;
       } else {
-        // A large file: encrypted here while the hashing worker reads the same open file.
-        const fh = await fs.promises.open(src, 'r');
-        const hash = fileHash();
-        hash.rest(fh.fd, 0);
-        try {
-          written = (await age.encryptFileToRecipient(age.fileHandleBlocks(fh), this.repo.recipient, tmp, { fsync })).ciphertextBytes;
-          if (expected && (await hash.digest()).sha256 !== expected.sha256) throw sourceDamaged(src);
-        } finally {
-          await hash.digest().catch(() => undefined); // the worker is done with the descriptor
-          await fh.close();
-        }
+        // A large file, without workers: encrypted here, hashed in the same pass.
+        written = (await age.encryptFileToRecipient(src, this.repo.recipient, tmp, { fsync, onPlaintext: (c) => h.update(c) })).ciphertextBytes;
+        if (expected && h.digest('hex') !== expected.sha256) throw sourceDamaged(src);
       }
       this.pending.push({ tmp, dest });
       this.pendingBytes += written;
@@ -621,6 +617,14 @@ function syncFilesystemAsync(dir: string): Promise<void> {
       err ? reject(new UserError('drive-gone', `${dir}: could not flush the drive (sync -f failed: ${String(stderr).trim() || err.message}) — was it pulled out?`)) : resolve(),
     ),
   );
+}
+
+/**
+ * Starts writing out what is dirty on the filesystem holding `dir` without waiting for it (a
+ * later syncFilesystem() then has little left to do); resolves when done, never rejects.
+ */
+export function startFlush(dir: string): Promise<void> {
+  return canSyncfs() ? syncFilesystemAsync(dir).catch(() => undefined) : Promise.resolve();
 }
 
 /** Flushes the filesystem holding `dir` (all files written there become durable). */

@@ -7,7 +7,7 @@ import { UserError } from '../../api/handlers.js';
 import { type Db, getMeta, setMeta } from '../store/catalog.js';
 import type { Embedder } from './hashEmbedder.js';
 import { type ChatModel, type GgufEmbedder, disposeLlamaRuntime, loadChatModel, loadEmbeddingModel } from './llama.js';
-import { type ModelEntry, scanModels } from './registry.js';
+import { type ModelEntry, type ScanOptions, scanModels } from './registry.js';
 
 export const GGUF_EMBEDDER_PREFIX = 'gguf:';
 
@@ -21,8 +21,9 @@ export class ModelService {
     readonly dir: string,
   ) {}
 
-  async scan(force = false): Promise<ModelEntry[]> {
-    if (!this.entries || force) this.entries = await scanModels(this.dir);
+  /** `hashFile`: how a changed model file is hashed (a backup hashes on its worker thread). */
+  async scan(force = false, opts: Pick<ScanOptions, 'hashFile'> = {}): Promise<ModelEntry[]> {
+    if (!this.entries || force) this.entries = await scanModels(this.dir, opts);
     return this.entries;
   }
 

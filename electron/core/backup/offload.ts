@@ -1,0 +1,392 @@
+// Work a backup or restore hands to worker threads, so it runs on the other cores while the main
+// thread goes on with the many small files: hashing (SHA-256 of an open file's bytes) and the
+// bulk of the age format — sealing a large file's STREAM payload (64 KiB ChaCha20-Poly1305
+// chunks) and opening one — with its plaintext hashed in the same pass.
+//
+// The main thread keeps everything that needs a key other than the payload key: it builds and
+// authenticates age headers (age.ts prepareEncryption / openPayload) and hands a worker only the
+// file's payload key. A worker that fails to open a payload says only that it failed; the caller
+// then decrypts on the main thread, which names the failure exactly (truncated, tampered).
+//
+// The workers' code is plain CommonJS in a string (eval), so it runs the same from the TypeScript
+// sources (tests), from dist/ and inside a packaged app, with only node: built-ins. Where workers
+// cannot start, or Node's crypto lacks ChaCha20-Poly1305 (Electron's BoringSSL), callers get
+// `available() === false` / a local hash and do the work themselves.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { cryptoBackend } from './age.js';
+
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const fs = require('node:fs');
+const crypto = require('node:crypto');
+const CHUNK = 65536, TAG = 16, CT_CHUNK = CHUNK + TAG, IO = 1 << 20;
+const rbuf = Buffer.allocUnsafe(IO);
+const hashes = new Map();
+
+function nonce(counter, last) {
+  const n = Buffer.alloc(12);
+  n.writeUIntBE(counter, 5, 6);
+  n[11] = last ? 1 : 0;
+  return n;
+}
+function seal(key, counter, last, plain, out) {
+  const c = crypto.createCipheriv('chacha20-poly1305', key, nonce(counter, last), { authTagLength: TAG });
+  out.push(c.update(plain));
+  c.final();
+  out.push(c.getAuthTag());
+}
+function open(key, counter, last, sealed) {
+  if (sealed.length < TAG) return null;
+  const d = crypto.createDecipheriv('chacha20-poly1305', key, nonce(counter, last), { authTagLength: TAG });
+  d.setAuthTag(sealed.subarray(sealed.length - TAG));
+  const body = d.update(sealed.subarray(0, sealed.length - TAG));
+  try { d.final(); } catch { return null; }
+  return body;
+}
+function writeAll(fd, list) {
+  list = list.filter((b) => b.length > 0);
+  while (list.length > 0) {
+    let n = fs.writevSync(fd, list);
+    if (n === 0) throw new Error('write made no progress');
+    const rest = [];
+    for (const b of list) {
+      if (n >= b.length) n -= b.length;
+      else { rest.push(n > 0 ? b.subarray(n) : b); n = 0; }
+    }
+    list = rest;
+  }
+}
+function hashRange(h, fd, start, length) {
+  let pos = start, left = length, bytes = 0;
+  while (left > 0) {
+    const n = fs.readSync(fd, rbuf, 0, Math.min(IO, left), pos);
+    if (n === 0) {
+      if (Number.isFinite(left)) throw new Error('the file ended ' + left + ' bytes early');
+      break;
+    }
+    h.update(n === IO ? rbuf : rbuf.subarray(0, n));
+    bytes += n; pos += n; left -= n;
+  }
+  return bytes;
+}
+
+// Encrypts src into dest (created, mode): the preamble, then the sealed payload; hashes the plaintext.
+function sealFile(m) {
+  const key = Buffer.from(m.key);
+  const inFd = fs.openSync(m.src, 'r');
+  let outFd = null;
+  try {
+    outFd = fs.openSync(m.dest, 'w', m.mode);
+    const h = crypto.createHash('sha256');
+    const cur = Buffer.allocUnsafe(CHUNK);
+    let fill = 0, counter = 0, pos = 0, out = [Buffer.from(m.preamble)], outBytes = out[0].length, total = 0;
+    for (;;) {
+      const n = fs.readSync(inFd, rbuf, 0, IO, pos);
+      if (n === 0) break;
+      pos += n;
+      h.update(n === IO ? rbuf : rbuf.subarray(0, n));
+      let off = 0;
+      while (off < n) {
+        if (fill === CHUNK) {
+          seal(key, counter++, false, cur, out); // more data follows: not the last chunk
+          outBytes += CT_CHUNK;
+          fill = 0;
+        }
+        const k = Math.min(CHUNK - fill, n - off);
+        rbuf.copy(cur, fill, off, off + k);
+        fill += k; off += k;
+      }
+      if (outBytes >= IO) { for (const b of out) total += b.length; writeAll(outFd, out); out = []; outBytes = 0; }
+    }
+    seal(key, counter++, true, cur.subarray(0, fill), out);
+    for (const b of out) total += b.length;
+    writeAll(outFd, out);
+    if (m.fsync) fs.fsyncSync(outFd);
+    return { sha256: h.digest('hex'), plaintextBytes: pos, ciphertextBytes: total };
+  } finally {
+    key.fill(0);
+    fs.closeSync(inFd);
+    if (outFd !== null) fs.closeSync(outFd);
+  }
+}
+
+// Decrypts the payload of src (sealed chunks from m.offset) into dest; hashes the plaintext.
+// Any failure is only "failed": the caller decrypts again on its thread to say exactly why.
+function openFile(m) {
+  const key = Buffer.from(m.key);
+  const inFd = fs.openSync(m.src, 'r');
+  let outFd = null;
+  try {
+    outFd = fs.openSync(m.dest, 'w', m.mode);
+    const h = crypto.createHash('sha256');
+    const cur = Buffer.allocUnsafe(CT_CHUNK);
+    let fill = 0, counter = 0, pos = m.offset, out = [], outBytes = 0, plain = 0;
+    const emit = (p) => { h.update(p); out.push(p); outBytes += p.length; plain += p.length; };
+    for (;;) {
+      const n = fs.readSync(inFd, rbuf, 0, IO, pos);
+      if (n === 0) break;
+      pos += n;
+      let off = 0;
+      while (off < n) {
+        if (fill === CT_CHUNK) {
+          const p = open(key, counter++, false, cur); // more data follows: not the last chunk
+          if (p === null) return { failed: true };
+          emit(p);
+          fill = 0;
+        }
+        const k = Math.min(CT_CHUNK - fill, n - off);
+        rbuf.copy(cur, fill, off, off + k);
+        fill += k; off += k;
+      }
+      if (outBytes >= IO) { writeAll(outFd, out); out = []; outBytes = 0; }
+    }
+    const p = open(key, counter, true, cur.subarray(0, fill));
+    if (p === null || (p.length === 0 && counter > 0)) return { failed: true };
+    emit(p);
+    writeAll(outFd, out);
+    if (m.fsync) fs.fsyncSync(outFd);
+    return { sha256: h.digest('hex'), plaintextBytes: plain };
+  } finally {
+    key.fill(0);
+    fs.closeSync(inFd);
+    if (outFd !== null) fs.closeSync(outFd);
+  }
+}
+
+parentPort.on('message', (m) => {
+  let reply;
+  try {
+    if (m.op === 'seal') reply = sealFile(m);
+    else if (m.op === 'open') reply = openFile(m);
+    else if (m.op === 'hash-start') { hashes.set(m.id, { h: crypto.createHash('sha256'), bytes: 0 }); return; }
+    else {
+      const job = hashes.get(m.id);
+      if (!job) return; // failed earlier: its error was sent
+      if (m.op === 'hash-range') { job.bytes += hashRange(job.h, m.fd, m.start, m.length); return; }
+      if (m.op === 'hash-rest') job.bytes += hashRange(job.h, m.fd, m.start, Infinity);
+      hashes.delete(m.id);
+      reply = { sha256: job.h.digest('hex'), bytes: job.bytes };
+    }
+  } catch (err) {
+    hashes.delete(m.id);
+    reply = { error: String((err && err.message) || err), code: err && err.code };
+  }
+  parentPort.postMessage({ id: m.id, ...reply });
+});
+`;
+
+interface Reply {
+  id: number;
+  error?: string;
+  code?: string;
+  failed?: boolean;
+  [k: string]: unknown;
+}
+
+interface Slot {
+  worker: Worker;
+  jobs: number;
+}
+
+const pendingReplies = new Map<number, { slot: Slot; resolve(r: Reply): void; reject(err: Error): void }>();
+let slots: Slot[] | null = null;
+let broken = false;
+let nextId = 1;
+
+/** Worker threads: one per core beyond the main thread's, at least one, at most three. */
+function pool(): Slot[] | null {
+  if (slots || broken) return slots;
+  const cores = os.availableParallelism();
+  if (cores < 2) {
+    broken = true;
+    return null;
+  }
+  const made: Slot[] = [];
+  try {
+    for (let i = 0; i < Math.min(3, Math.max(2, cores - 1)); i++) {
+      const slot: Slot = { worker: new Worker(WORKER_SOURCE, { eval: true }), jobs: 0 };
+      slot.worker.on('message', (m: Reply) => {
+        const p = pendingReplies.get(m.id);
+        if (!p) return;
+        pendingReplies.delete(m.id);
+        if (--slot.jobs === 0) slot.worker.unref();
+        if (m.error !== undefined) p.reject(Object.assign(new Error(m.error), m.code ? { code: m.code } : {}));
+        else p.resolve(m);
+      });
+      const die = (err: Error) => {
+        broken = true;
+        slots = null;
+        for (const [id, p] of pendingReplies) {
+          if (p.slot !== slot) continue;
+          pendingReplies.delete(id);
+          p.reject(err);
+        }
+      };
+      slot.worker.on('error', die);
+      slot.worker.on('exit', (code) => die(new Error(`a backup worker thread exited (${code})`)));
+      slot.worker.unref();
+      made.push(slot);
+    }
+  } catch {
+    for (const s of made) void s.worker.terminate();
+    broken = true;
+    return null;
+  }
+  slots = made;
+  return slots;
+}
+
+function leastBusy(): Slot | null {
+  const p = pool();
+  if (!p) return null;
+  return p.reduce((a, b) => (b.jobs < a.jobs ? b : a));
+}
+
+/** Sends a job to `slot`; the promise settles with its reply. */
+function call(slot: Slot, msg: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<Reply> {
+  const id = (msg.id as number | undefined) ?? nextId++;
+  const p = new Promise<Reply>((resolve, reject) => pendingReplies.set(id, { slot, resolve, reject }));
+  if (slot.jobs++ === 0) slot.worker.ref();
+  slot.worker.postMessage({ ...msg, id }, transfer);
+  return p;
+}
+
+/** True when sealing and opening can be handed to workers (native ChaCha20-Poly1305, threads). */
+export function available(): boolean {
+  return cryptoBackend().aead === 'node' && pool() !== null;
+}
+
+/**
+ * Encrypts `src` into the new file `dest` on a worker: `preamble` (the age header and payload
+ * nonce, from prepareEncryption) then the payload sealed with `payloadKey`. Returns the plaintext's
+ * sha256 and sizes. Zeroes the caller's copy of the key.
+ */
+export async function sealFile(src: string, dest: string, preamble: Buffer, payloadKey: Buffer, opts: { fsync: boolean; mode: number }): Promise<{ sha256: string; plaintextBytes: number; ciphertextBytes: number }> {
+  const slot = leastBusy();
+  if (!slot) throw new Error('no worker thread for sealing');
+  const key = Uint8Array.from(payloadKey);
+  payloadKey.fill(0);
+  const r = await call(slot, { op: 'seal', src, dest, preamble, key, fsync: opts.fsync, mode: opts.mode });
+  return { sha256: r.sha256 as string, plaintextBytes: r.plaintextBytes as number, ciphertextBytes: r.ciphertextBytes as number };
+}
+
+/**
+ * Decrypts the payload of the age file `src` (sealed chunks from `offset`, key from openPayload)
+ * into the new file `dest` on a worker. Null when the payload does not open (the caller finds out
+ * why by decrypting it itself); I/O errors reject. Zeroes the caller's copy of the key.
+ */
+export async function openFile(src: string, offset: number, dest: string, payloadKey: Buffer, opts: { fsync: boolean; mode: number }): Promise<{ sha256: string; plaintextBytes: number } | null> {
+  const slot = leastBusy();
+  if (!slot) throw new Error('no worker thread for opening');
+  const key = Uint8Array.from(payloadKey);
+  payloadKey.fill(0);
+  const r = await call(slot, { op: 'open', src, offset, dest, key, fsync: opts.fsync, mode: opts.mode });
+  if (r.failed) return null;
+  return { sha256: r.sha256 as string, plaintextBytes: r.plaintextBytes as number };
+}
+
+/**
+ * A SHA-256 of bytes that are in an open file: either fed in order (`range` after each write
+ * lands) or the whole file at once (`rest`). The file descriptor must stay open until `digest()`
+ * settles.
+ */
+export interface FileHash {
+  /** Hashes `length` bytes of the file at `start` (contiguous with what came before). */
+  range(fd: number, start: number, length: number): void;
+  /** Hashes from `start` to the end of the file, then finishes. */
+  rest(fd: number, start: number): void;
+  digest(): Promise<{ sha256: string; bytes: number }>;
+}
+
+/** A hash computed by a worker when there is one, else on this thread (same results). */
+export function fileHash(): FileHash {
+  const slot = leastBusy();
+  if (!slot) return localHash();
+  const id = nextId++;
+  const result = call(slot, { op: 'hash-start', id });
+  result.catch(() => undefined); // kept for digest()
+  let ended = false;
+  return {
+    range(fd, start, length) {
+      if (length > 0) slot.worker.postMessage({ op: 'hash-range', id, fd, start, length });
+    },
+    rest(fd, start) {
+      ended = true;
+      slot.worker.postMessage({ op: 'hash-rest', id, fd, start });
+    },
+    async digest() {
+      if (!ended) slot.worker.postMessage({ op: 'hash-end', id });
+      ended = true;
+      const r = await result;
+      return { sha256: r.sha256 as string, bytes: r.bytes as number };
+    },
+  };
+}
+
+function localHash(): FileHash {
+  const h = createHash('sha256');
+  const buf = Buffer.allocUnsafe(1 << 20);
+  let bytes = 0;
+  const read = (fd: number, start: number, length: number) => {
+    let pos = start;
+    let left = length;
+    while (left > 0) {
+      const n = fs.readSync(fd, buf, 0, Math.min(buf.length, left), pos);
+      if (n === 0) {
+        if (Number.isFinite(left)) throw new Error(`the file ended ${left} bytes early`);
+        break;
+      }
+      h.update(buf.subarray(0, n));
+      bytes += n;
+      pos += n;
+      left -= n;
+    }
+  };
+  return {
+    range: (fd, start, length) => read(fd, start, length),
+    rest: (fd, start) => read(fd, start, Infinity),
+    digest: async () => ({ sha256: h.digest('hex'), bytes }),
+  };
+}
+
+/** The sha256 of a whole file, hashed on a worker thread (here when there is none). */
+export async function sha256FileOffThread(file: string): Promise<string> {
+  return (await hashWholeFile(file)).sha256;
+}
+
+async function hashWholeFile(file: string): Promise<{ sha256: string; size: number; mtimeMs: number }> {
+  const fh = await fs.promises.open(file, 'r');
+  try {
+    const st = await fh.stat();
+    const h = fileHash();
+    h.rest(fh.fd, 0);
+    const { sha256, bytes } = await h.digest();
+    return { sha256, size: bytes === st.size ? st.size : -1, mtimeMs: st.mtimeMs };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** What a file hashed just now held: its sha256, with the size and mtime it had then. */
+export type HashedNow = ReadonlyMap<string, { sha256: string; size: number; mtimeMs: number }>;
+
+/**
+ * A `hashFile` for the models registry that hashes on a worker thread and remembers what it
+ * hashed (absolute path → sha256, size, mtime): a backup that runs right after does not hash
+ * those files a second time while it encrypts them, unless their size or mtime has changed.
+ */
+export function recordingHasher(): { hashFile(file: string): Promise<string>; hashed: HashedNow } {
+  const hashed = new Map<string, { sha256: string; size: number; mtimeMs: number }>();
+  return {
+    hashed,
+    async hashFile(file) {
+      const r = await hashWholeFile(file);
+      if (r.size >= 0) hashed.set(path.resolve(file), r);
+      return r.sha256;
+    },
+  };
+}
