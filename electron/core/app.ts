@@ -12,7 +12,7 @@ import { ModelService, ggufNameOf } from './models/service.js';
 import { modelAnswer } from './models/modelAnswer.js';
 import { MODELS_CACHE_FILE, modelsCacheProblem } from './models/registry.js';
 import type { AskRequest, AskResponse, HealthSummary, VerifyRun } from '../api/contract.js';
-import { type Problem, type VerifyReport, verifyDataRoot } from './integrity/verify.js';
+import { type DeepCatalogResults, type Problem, type VerifyOptions, type VerifyReport, verifyDataRoot } from './integrity/verify.js';
 import { type RepairReport, repairDataRoot } from './integrity/repair.js';
 import { writeSums } from './integrity/sums.js';
 import { importChatchat, inspectChatchat } from './chatchat/index.js';
@@ -89,10 +89,10 @@ export interface LifelineApp {
    */
   answer(req: AskRequest, options?: { signal?: AbortSignal; onDelta?: (text: string) => void }): Promise<AskResponse>;
   /**
-   * Checks the data root (recorded for the Health screen and the metrics). `knownHashes`: files
-   * whose sha256 the caller has just computed from their bytes (a restore; see VerifyOptions).
+   * Checks the data root (recorded for the Health screen and the metrics). `knownHashes`,
+   * `deepCatalogResults`: what the caller (a restore) has already proven; see VerifyOptions.
    */
-  verify(deep: boolean, opts?: { knownHashes?: ReadonlyMap<string, string> }): Promise<VerifyReport>;
+  verify(deep: boolean, opts?: Pick<VerifyOptions, 'knownHashes' | 'deepCatalogResults'>): Promise<VerifyReport>;
   /** Rebuilds derived data, sweeps, resumes; lists what needs a restore. */
   repair(): Promise<RepairReport>;
   health(): Promise<HealthSummary>;
@@ -285,8 +285,8 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
     return out;
   }
 
-  async function verify(deep: boolean, opts: { record?: boolean; skipCatalogCheck?: boolean; knownHashes?: ReadonlyMap<string, string> } = {}): Promise<VerifyReport> {
-    const report = await verifyDataRoot(db, layout, { deep, embedders: modelProblems, skipCatalogCheck: opts.skipCatalogCheck, knownHashes: opts.knownHashes });
+  async function verify(deep: boolean, opts: { record?: boolean } & Pick<VerifyOptions, 'skipCatalogCheck' | 'knownHashes' | 'deepCatalogResults'> = {}): Promise<VerifyReport> {
+    const report = await verifyDataRoot(db, layout, { deep, embedders: modelProblems, skipCatalogCheck: opts.skipCatalogCheck, knownHashes: opts.knownHashes, deepCatalogResults: opts.deepCatalogResults });
     if (lock && opts.record !== false) {
       const errors = report.problems.filter((p) => p.severity === 'error').length;
       db.prepare('INSERT INTO verify_run(at, deep, ok, errors, warnings, duration_ms, report) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
@@ -844,12 +844,13 @@ export function nextRunAt(policy: BackupPolicy, lastAttempt: string | null, now 
 /**
  * Verifies a staged data root (deep) in its own short-lived app, and counts its knowledge bases.
  * The deep verify loads every segment itself, so the app does not warm them up first; files the
- * restore hashed while decrypting them (`known.hashes`) are not hashed a second time.
+ * restore hashed while decrypting them (`known.hashes`) are not hashed a second time, and the
+ * catalog checks it ran meanwhile (`known.catalog`) are not run again.
  */
-export async function verifyStagedRoot(dir: string, known?: { hashes?: ReadonlyMap<string, string> }): Promise<{ report: VerifyResult; kbs: { name: string; documents: number; chunks: number }[] }> {
+export async function verifyStagedRoot(dir: string, known?: { hashes?: ReadonlyMap<string, string>; catalog?: DeepCatalogResults }): Promise<{ report: VerifyResult; kbs: { name: string; documents: number; chunks: number }[] }> {
   const staged = await openLifeline({ dataDir: dir, shell: 'cli', seedDemo: false, maintenance: false, warmUp: false, command: 'restore staging check' });
   try {
-    const report = await staged.verify(true, { knownHashes: known?.hashes });
+    const report = await staged.verify(true, { knownHashes: known?.hashes, deepCatalogResults: known?.catalog });
     const kbs = staged.knowledge.listKbs().map((k) => ({ name: k.name, documents: k.documents, chunks: k.chunks }));
     return { report, kbs };
   } finally {

@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openLifeline, verifyStagedRoot } from '../../electron/core/app.js';
 import { MODELS_CACHE_FILE, scanModels } from '../../electron/core/models/registry.js';
+import { startDeepCatalogChecks } from '../../electron/core/backup/catalogChecks.js';
 import { tempDir } from '../helpers/env.js';
 
 const PASS = 'correct horse battery staple';
@@ -118,5 +119,32 @@ describe('the staged verify of a restore', () => {
     hashes.set(rel!, sha(b)); // what a restore would have computed for these bytes
     const { report } = await verifyStagedRoot(dir, { hashes });
     expect(report.problems.map((p) => [p.code, p.path])).toContainEqual(['document-corrupt', rel]);
+  });
+
+  it('runs the whole-catalog checks on another thread with the same verdicts as the staged verify running them itself', async () => {
+    const intact = stagedCopy('catalog-intact');
+    const ok = await startDeepCatalogChecks(path.join(intact.dir, 'catalog.sqlite'));
+    expect(ok).toEqual({ integrity: { messages: [] }, fulltext: { error: null } });
+    expect((await verifyStagedRoot(intact.dir, { hashes: intact.hashes, catalog: ok! })).report.ok).toBe(true);
+
+    // A full-text entry for a chunk that does not exist: the index disagrees with the chunks.
+    const bad = stagedCopy('catalog-fts');
+    const db = new Database(path.join(bad.dir, 'catalog.sqlite'));
+    db.prepare('INSERT INTO chunk_fts(rowid, text) VALUES (?, ?)').run(987654321, 'a phantom chunk nobody wrote');
+    db.close();
+    const found = await startDeepCatalogChecks(path.join(bad.dir, 'catalog.sqlite'));
+    expect(found).not.toBeNull();
+    expect(found).not.toEqual(ok);
+    const codes = async (catalog?: typeof found) =>
+      (await verifyStagedRoot(bad.dir, { hashes: bad.hashes, catalog: catalog ?? undefined })).report.problems.filter((p) => p.severity === 'error').map((p) => p.code).sort();
+    const withWorker = await codes(found);
+    expect(withWorker.length).toBeGreaterThan(0);
+    expect(withWorker).toEqual(await codes(undefined));
+
+    // A catalog file that is not SQLite at all: integrity_check cannot run; the worker says so.
+    const junk = path.join(t.dir, 'junk.sqlite');
+    fs.writeFileSync(junk, crypto.randomBytes(8192));
+    const j = await startDeepCatalogChecks(junk);
+    expect(j?.integrity).toEqual({ error: expect.stringMatching(/not a database/) });
   });
 });

@@ -9,8 +9,10 @@ import { UserError } from '../../api/handlers.js';
 import { ensureDir, fsyncDir, writeFileAtomic } from '../store/atomic.js';
 import type { JobContext } from '../jobs/jobs.js';
 import { throwIfCancelled } from '../jobs/jobs.js';
-import { CONCURRENCY, type Repository, driveError, forEachLimit, syncFilesystem } from './repo.js';
+import { CONCURRENCY, type Repository, driveError, forEachLimit, startFlush, syncFilesystem } from './repo.js';
 import { MODELS_CACHE_FILE } from '../models/registry.js';
+import type { DeepCatalogResults } from '../integrity/verify.js';
+import { startDeepCatalogChecks } from './catalogChecks.js';
 
 const JOURNAL = '.restore-swap.json';
 /** Top-level entries of a data root that a restore replaces (the catalog's WAL files go with it). */
@@ -36,9 +38,10 @@ export interface RestoreHooks {
   before: KbCount[];
   /**
    * Verifies the staged data root (deep); the swap happens only when it has no error. `known.hashes`:
-   * every restored file's sha256, computed from its bytes as it was decrypted (path → sha256).
+   * every restored file's sha256, computed from its bytes as it was decrypted (path → sha256);
+   * `known.catalog`: the deep catalog checks, run on the restored catalog during the decryption.
    */
-  verifyStaged(dir: string, known: { hashes: ReadonlyMap<string, string> }): Promise<{ report: VerifyResult; kbs: KbCount[] }>;
+  verifyStaged(dir: string, known: { hashes: ReadonlyMap<string, string>; catalog?: DeepCatalogResults }): Promise<{ report: VerifyResult; kbs: KbCount[] }>;
   /** Called right before the swap: the live app must close its catalog. */
   releaseLive(): Promise<void>;
   /**
@@ -65,7 +68,10 @@ export async function restoreSnapshot(root: string, repo: Repository, snapshotId
     for (const f of manifest.files) {
       if (f.path.split('/').includes('..') || path.isAbsolute(f.path)) throw new UserError('snapshot-damaged', `snapshot ${file} names an unsafe path: ${f.path}`);
     }
-    const order = manifest.files.map((_, i) => i).sort((a, b) => manifest.files[b]!.size - manifest.files[a]!.size);
+    // The catalog first: its whole-file checks then run on another thread during the rest.
+    const rank = (i: number) => (manifest.files[i]!.path === 'catalog.sqlite' ? Infinity : manifest.files[i]!.size);
+    const order = manifest.files.map((_, i) => i).sort((a, b) => rank(b) - rank(a));
+    let catalogChecks: Promise<DeepCatalogResults | null> = Promise.resolve(null);
     const restored = new Map<string, { sha256: string; size: number }>();
     const madeDirs = new Set<string>();
     await forEachLimit(order, CONCURRENCY, async (i) => {
@@ -73,7 +79,8 @@ export async function restoreSnapshot(root: string, repo: Repository, snapshotId
       const f = manifest.files[i]!;
       let size: number;
       try {
-        size = await repo.getFile(f.blob, f.sha256, path.join(staging, f.path), { madeDirs });
+        // Straight under its name: staging is removed if anything fails, and trusted only once verified.
+        size = await repo.getFile(f.blob, f.sha256, path.join(staging, f.path), { madeDirs, inPlace: true });
       } catch (err) {
         if (err instanceof UserError) throw err;
         const e = driveError(err, repo.dir);
@@ -81,19 +88,25 @@ export async function restoreSnapshot(root: string, repo: Repository, snapshotId
         throw new UserError('blob-damaged', `${f.path} (snapshot ${manifest.id}): ${(err as Error).message}; nothing was changed`);
       }
       restored.set(f.path, { sha256: f.sha256, size });
+      if (f.path === 'catalog.sqlite') catalogChecks = startDeepCatalogChecks(path.join(staging, f.path));
       bytesDone += f.size;
       ctx?.progress({ done: ++done, total: manifest.files.length, bytesDone, bytesTotal, message: f.path });
     });
     // The models' checksums were just proven while decrypting: the registry's cache says so, and
     // neither the staged check nor the restored app hashes gigabytes of models again.
     seedModelsCache(path.join(staging, 'models'), restored);
-    syncFilesystem(staging);
+    // The drive writes the staged files out while they are verified (from memory)...
+    const flushing = startFlush(staging);
     // 2. Verified where it stands, before anything live is touched.
-    const { report, kbs } = await hooks.verifyStaged(staging, { hashes: new Map([...restored].map(([p, f]) => [p, f.sha256])) });
+    const { report, kbs } = await hooks.verifyStaged(staging, { hashes: new Map([...restored].map(([p, f]) => [p, f.sha256])), catalog: (await catalogChecks) ?? undefined });
+    await flushing;
     if (!report.ok) {
       const errs = report.problems.filter((p) => p.severity === 'error');
       throw new UserError('restore-verify-failed', `the restored copy did not verify (${errs.map((p) => `${p.code} ${p.path}`).join('; ')}); nothing was changed`);
     }
+    // ... and one last flush (little left by now) makes everything staged durable, what the
+    // verify wrote included, before the swap journal can name it.
+    syncFilesystem(staging);
     if (hooks.onlyKb) {
       if (!kbs.some((k) => k.name === hooks.onlyKb!.name)) throw new UserError('no-such-kb', `snapshot ${manifest.id} has no knowledge base named "${hooks.onlyKb.name}"; it has: ${kbs.map((k) => k.name).join(', ')}`);
       const after = await hooks.onlyKb.merge(staging);

@@ -63,6 +63,24 @@ export interface VerifyOptions {
    * read them again to hash them; a path whose recorded hash differs is hashed as usual.
    */
   knownHashes?: ReadonlyMap<string, string>;
+  /**
+   * The outcomes of {@link DEEP_CATALOG_CHECKS} run by the caller on this very catalog file (a
+   * restore runs them on another thread while it decrypts the other files); deep mode uses them
+   * instead of running the two whole-file checks again.
+   */
+  deepCatalogResults?: DeepCatalogResults;
+}
+
+/** The deep checks that read the whole catalog: SQLite's own integrity_check and FTS5's check of the full-text index against the chunks. */
+export const DEEP_CATALOG_CHECKS = {
+  integrity: 'PRAGMA integrity_check',
+  fulltext: "INSERT INTO chunk_fts(chunk_fts, rank) VALUES ('integrity-check', 1)",
+} as const;
+
+/** What {@link DEEP_CATALOG_CHECKS} gave: integrity_check's messages other than "ok" (or its error), the full-text check's error (null: consistent). */
+export interface DeepCatalogResults {
+  integrity: { messages: string[] } | { error: string };
+  fulltext: { error: string | null };
 }
 
 export async function verifyDataRoot(db: Db, layout: DataRootLayout, options: VerifyOptions): Promise<VerifyReport> {
@@ -75,7 +93,9 @@ export async function verifyDataRoot(db: Db, layout: DataRootLayout, options: Ve
   // every b-tree page read and checked, and every page accounted for (fastCatalogCheck).
   let catalogOk = true;
   if (!options.skipCatalogCheck) try {
-    const msgs = options.deep ? pragmaCheck(db, 'integrity_check').map((m) => `PRAGMA integrity_check: ${m}`) : fastCatalogCheck(db, layout.catalog);
+    const given = options.deep ? options.deepCatalogResults?.integrity : undefined;
+    if (given && 'error' in given) throw new Error(given.error);
+    const msgs = options.deep ? (given ? given.messages : pragmaCheck(db, 'integrity_check')).map((m) => `PRAGMA integrity_check: ${m}`) : fastCatalogCheck(db, layout.catalog);
     if (msgs.length) {
       catalogOk = false;
       problems.push({ code: 'catalog-corrupt', severity: 'error', path: 'catalog.sqlite', message: msgs.slice(0, 3).join('; '), repair: 'restore' });
@@ -212,11 +232,15 @@ export async function verifyDataRoot(db: Db, layout: DataRootLayout, options: Ve
     problems.push({ code: 'isolation', severity: 'error', path: 'catalog.sqlite', message: `${crossKb.n + crossDoc.n} chunks are reachable from another knowledge base than their own`, repair: 'rebuild' });
   }
   if (options.deep) {
-    try {
-      db.prepare("INSERT INTO chunk_fts(chunk_fts, rank) VALUES ('integrity-check', 1)").run();
-    } catch (err) {
-      problems.push({ code: 'fulltext-mismatch', severity: 'error', path: 'catalog.sqlite', message: `the full-text index disagrees with the chunks: ${(err as Error).message}`, repair: 'rebuild' });
+    let error = options.deepCatalogResults ? options.deepCatalogResults.fulltext.error : null;
+    if (!options.deepCatalogResults) {
+      try {
+        db.prepare(DEEP_CATALOG_CHECKS.fulltext).run();
+      } catch (err) {
+        error = (err as Error).message;
+      }
     }
+    if (error !== null) problems.push({ code: 'fulltext-mismatch', severity: 'error', path: 'catalog.sqlite', message: `the full-text index disagrees with the chunks: ${error}`, repair: 'rebuild' });
   }
 
   // 5. Leftovers and interrupted work.
