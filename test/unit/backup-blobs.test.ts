@@ -242,5 +242,7 @@ describe.skipIf(!offload.available())('the workers seal and open age payloads', 
     expect(err).toBeInstanceOf(BlobDamagedError);
     expect(String(err)).toMatch(/truncated/);
     expect(fs.readdirSync(t.dir).filter((f) => f.startsWith('cut.out'))).toEqual([]);
+    // `backups verify` says the same.
+    await expect(repo.checkBlob(blob, sha(big))).rejects.toThrow(/truncated/);
   });
 });

@@ -199,7 +199,10 @@ export async function verifyRepository(repo: Repository, options: { sample?: num
   }
   const bytesTotal = blobs.reduce((s, b) => s + uses.get(b)![0]!.size, 0);
   let bytesChecked = 0;
-  for (const [i, blob] of blobs.entries()) {
+  let done = 0;
+  // A few blobs at a time (large ones on worker threads); damage is listed in blob order.
+  const reasons: (string | null)[] = blobs.map(() => null);
+  await forEachLimit(blobs, CONCURRENCY, async (blob, i) => {
     throwIfCancelled(options.ctx?.signal);
     const u = uses.get(blob)!;
     try {
@@ -207,10 +210,14 @@ export async function verifyRepository(repo: Repository, options: { sample?: num
       await repo.checkBlob(blob, u[0]!.sha256);
     } catch (err) {
       if (!(err instanceof BlobDamagedError)) throw driveError(err, repo.dir);
-      for (const x of u) damaged.push({ snapshot: x.snapshot, file: x.file, blob, reason: err.message });
+      reasons[i] = err.message;
     }
     bytesChecked += u[0]!.size;
-    options.ctx?.progress({ done: i + 1, total: blobs.length, bytesDone: bytesChecked, bytesTotal });
+    options.ctx?.progress({ done: ++done, total: blobs.length, bytesDone: bytesChecked, bytesTotal });
+  });
+  for (const [i, blob] of blobs.entries()) {
+    const reason = reasons[i];
+    if (reason !== null && reason !== undefined) for (const x of uses.get(blob)!) damaged.push({ snapshot: x.snapshot, file: x.file, blob, reason });
   }
   return { ok: damaged.length === 0, snapshots: snapshots.length, blobsChecked: blobs.length, bytesChecked, damaged };
 }
