@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openLifeline, verifyStagedRoot } from '../../electron/core/app.js';
 import { MODELS_CACHE_FILE, scanModels } from '../../electron/core/models/registry.js';
+import { encodeGguf } from '../../electron/core/models/tinyGguf.js';
 import { startDeepCatalogChecks } from '../../electron/core/backup/catalogChecks.js';
 import { tempDir } from '../helpers/env.js';
 
@@ -18,14 +19,7 @@ const sha = (b: Uint8Array) => crypto.createHash('sha256').update(b).digest('hex
 
 /** A GGUF file the registry accepts (architecture only), padded with random bytes past 4 MiB. */
 function paddedModel(file: string, bytes: number): Buffer {
-  const u32 = (n: number) => Buffer.from(new Uint32Array([n]).buffer);
-  const u64 = (n: number) => {
-    const b = Buffer.alloc(8);
-    b.writeBigUInt64LE(BigInt(n));
-    return b;
-  };
-  const str = (x: string) => Buffer.concat([u64(Buffer.byteLength(x)), Buffer.from(x)]);
-  const head = Buffer.concat([Buffer.from('GGUF'), u32(3), u64(0), u64(1), str('general.architecture'), u32(8), str('llama')]);
+  const head = encodeGguf([{ key: 'general.architecture', type: 'string', value: 'llama' }], []);
   const all = Buffer.concat([head, crypto.randomBytes(bytes - head.length)]);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, all);
