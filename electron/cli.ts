@@ -12,6 +12,7 @@ import { Repository, type SnapshotManifest } from './core/backup/repo.js';
 import { pruneRepository, verifyRepository } from './core/backup/backup.js';
 import { listBackupTargets } from './core/backup/drives.js';
 import { startServer } from './server.js';
+import { escapeControls } from './core/kb/formats/types.js';
 
 export const EXIT_OK = 0;
 export const EXIT_PROBLEMS = 1;
@@ -26,6 +27,15 @@ const VALUE_FLAGS = new Set(['--data', '--kb', '--port', '--host', '--descriptio
 const BOOL_FLAGS = new Set(['--json', '--help', '-h', '--no-demo', '--yes', '--deep', '--rollback', '--air-gap', '--no-air-gap']);
 
 class UsageError extends Error {}
+
+/**
+ * Human output as a terminal may show it: names and reasons come from documents, drives and
+ * repositories, and an ESC sequence among them must not clear or recolour the operator's screen.
+ * Control characters are shown escaped, except the line breaks and tabs of the layout.
+ */
+export function terminalSafe(s: string): string {
+  return s.split(/(\n|\t)/).map((part) => (part === '\n' || part === '\t' ? part : escapeControls(part))).join('');
+}
 
 export function parseArgs(argv: readonly string[]): Parsed {
   const positional: string[] = [];
@@ -111,7 +121,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   try {
     parsed = parseArgs(argv);
   } catch (err) {
-    process.stderr.write(`lifeline: ${(err as Error).message}\n\n${HELP}\n`);
+    process.stderr.write(`lifeline: ${terminalSafe((err as Error).message)}\n\n${HELP}\n`);
     return EXIT_ERROR;
   }
   const { positional, flags } = parsed;
@@ -123,7 +133,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   const out: Out = {
     json: flags.has('--json'),
     print(human, data) {
-      process.stdout.write(this.json ? JSON.stringify(data, null, 2) + '\n' : human.endsWith('\n') ? human : human + '\n');
+      process.stdout.write(this.json ? JSON.stringify(data, null, 2) + '\n' : terminalSafe(human.endsWith('\n') ? human : human + '\n'));
     },
   };
   const str = (name: string) => (typeof flags.get(name) === 'string' ? (flags.get(name) as string) : undefined);
@@ -158,7 +168,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
           const limit = str('--limit') ? Number(str('--limit')) : undefined;
           const streaming = !out.json && process.stdout.isTTY;
           const doc = str('--document');
-          const r = await app.answer({ question, kb: str('--kb'), limit, documents: doc ? [doc] : undefined }, { onDelta: streaming ? (t) => process.stdout.write(t) : undefined });
+          const r = await app.answer({ question, kb: str('--kb'), limit, documents: doc ? [doc] : undefined }, { onDelta: streaming ? (t) => process.stdout.write(terminalSafe(t)) : undefined });
           if (streaming && r.mode === 'model') process.stdout.write('\n\n');
           const human = [r.answer, '', ...r.citations.map((c) => `[${c.n}] ${c.kb} / ${c.document} — ${c.location} (score ${c.score})`)].join('\n');
           out.print(human, { answer: r.answer, covered: r.covered, citations: r.citations.map(({ passage: _p, ...c }) => c), mode: r.mode, tookMs: r.tookMs });
@@ -482,12 +492,12 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       return EXIT_PROBLEMS;
     }
     if (err instanceof UsageError) {
-      process.stderr.write(`lifeline: ${err.message}\n(see lifeline --help)\n`);
+      process.stderr.write(`lifeline: ${terminalSafe(err.message)}\n(see lifeline --help)\n`);
       return EXIT_ERROR;
     }
     const message = err instanceof UserError || err instanceof Error ? err.message : String(err);
     if (out.json) process.stdout.write(JSON.stringify({ error: { code: err instanceof UserError ? err.code : 'error', message } }) + '\n');
-    process.stderr.write(`lifeline: ${message}\n`);
+    process.stderr.write(`lifeline: ${terminalSafe(message)}\n`);
     return EXIT_ERROR;
   }
 }
@@ -596,7 +606,7 @@ function showProgress(app: LifelineApp): () => void {
   const off = app.jobs.onUpdate((j) => {
     const pct = j.total > 0 ? Math.floor((100 * j.done) / j.total) : 0;
     const eta = j.etaMs !== null ? `, about ${Math.ceil(j.etaMs / 1000)} s left` : '';
-    process.stderr.write(`\r${j.title}: ${j.done}/${j.total} (${pct}%${eta}) ${j.message.slice(0, 40).padEnd(40)}`);
+    process.stderr.write(`\r${terminalSafe(j.title)}: ${j.done}/${j.total} (${pct}%${eta}) ${terminalSafe(j.message.slice(0, 40)).padEnd(40)}`);
   });
   return () => {
     off();

@@ -39,6 +39,21 @@ describe('the lifeline command', () => {
     expect(list.map((k: { name: string }) => k.name)).toEqual(['wards']);
   });
 
+  it('shows control characters of a document name escaped in its human output, never raw to the terminal', () => {
+    t = tempDir();
+    const data = path.join(t.dir, 'data');
+    const hostile = 'clear\u001b[2J\u001b[31mred.md';
+    writeFiles(t.dir, { 'docs/ok.md': '# 值班\n值班电话为8001。', [`docs/${hostile}`]: '' });
+    expect(lifeline(['kb', 'create', 'wards', '--data', data, '--no-demo']).status).toBe(0);
+    const r = lifeline(['ingest', path.join(t.dir, 'docs'), '--kb', 'wards', '--data', data]);
+    expect(r.status).toBe(1);
+    expect(r.stdout + r.stderr).not.toContain('\u001b');
+    expect(r.stdout).toContain('clear\\x1b[2J\\x1b[31mred.md');
+    // JSON keeps the name exactly (escaped by JSON itself).
+    const json = lifeline(['ingest', path.join(t.dir, 'docs'), '--kb', 'wards', '--json', '--data', data]).json();
+    expect(json.files.map((f: { document: string }) => f.document)).toContain(hostile);
+  });
+
   it('exits 2 with a message on stderr for a usage error, and changes nothing', () => {
     t = tempDir();
     const r = lifeline(['ask', '--data', t.dir]);
