@@ -13,6 +13,7 @@ import { modelAnswer } from './models/modelAnswer.js';
 import { MODELS_CACHE_FILE, modelsCacheProblem } from './models/registry.js';
 import type { AskRequest, AskResponse, HealthSummary, VerifyRun } from '../api/contract.js';
 import { type DeepCatalogResults, type Problem, type VerifyOptions, type VerifyReport, verifyDataRoot } from './integrity/verify.js';
+import type { FaissIndex } from './vectors/segments.js';
 import { type RepairReport, repairDataRoot } from './integrity/repair.js';
 import { writeSums } from './integrity/sums.js';
 import { importChatchat, inspectChatchat } from './chatchat/index.js';
@@ -92,7 +93,7 @@ export interface LifelineApp {
    * Checks the data root (recorded for the Health screen and the metrics). `knownHashes`,
    * `deepCatalogResults`: what the caller (a restore) has already proven; see VerifyOptions.
    */
-  verify(deep: boolean, opts?: Pick<VerifyOptions, 'knownHashes' | 'deepCatalogResults'>): Promise<VerifyReport>;
+  verify(deep: boolean, opts?: Pick<VerifyOptions, 'knownHashes' | 'deepCatalogResults' | 'loadedAnn'>): Promise<VerifyReport>;
   /** Rebuilds derived data, sweeps, resumes; lists what needs a restore. */
   repair(): Promise<RepairReport>;
   health(): Promise<HealthSummary>;
@@ -285,8 +286,8 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
     return out;
   }
 
-  async function verify(deep: boolean, opts: { record?: boolean } & Pick<VerifyOptions, 'skipCatalogCheck' | 'knownHashes' | 'deepCatalogResults'> = {}): Promise<VerifyReport> {
-    const report = await verifyDataRoot(db, layout, { deep, embedders: modelProblems, skipCatalogCheck: opts.skipCatalogCheck, knownHashes: opts.knownHashes, deepCatalogResults: opts.deepCatalogResults });
+  async function verify(deep: boolean, opts: { record?: boolean } & Pick<VerifyOptions, 'skipCatalogCheck' | 'knownHashes' | 'deepCatalogResults' | 'loadedAnn'> = {}): Promise<VerifyReport> {
+    const report = await verifyDataRoot(db, layout, { deep, embedders: modelProblems, skipCatalogCheck: opts.skipCatalogCheck, knownHashes: opts.knownHashes, deepCatalogResults: opts.deepCatalogResults, loadedAnn: opts.loadedAnn });
     if (lock && opts.record !== false) {
       const errors = report.problems.filter((p) => p.severity === 'error').length;
       db.prepare('INSERT INTO verify_run(at, deep, ok, errors, warnings, duration_ms, report) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
@@ -417,15 +418,20 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
     await models.dispose();
     db.close();
   }
-  /** Opens the (restored) catalog again and re-attaches every service to it. */
-  async function reattach(): Promise<void> {
+  /**
+   * Opens the (restored) catalog again and re-attaches every service to it. `restored`: what a
+   * restore that just completed knows of the files now live — the sha256 of each, computed while
+   * decrypting it (segments are not hashed again), and the approximate indexes its staged verify
+   * loaded from them (not loaded again).
+   */
+  async function reattach(restored?: { knownHashes?: ReadonlyMap<string, string>; loadedAnn?: ReadonlyMap<string, FaissIndex> }): Promise<void> {
     db = openCatalog(layout.catalog);
     jobs.setDb(db);
     knowledge = new KnowledgeService(db, layout);
     knowledge.onFilesChanged = onKnowledgeChanged;
     models = new ModelService(db, layout.models);
     await loadRecordedEmbedders();
-    await knowledge.warmUp();
+    await knowledge.warmUp(undefined, restored);
   }
   /** Scheduled backups (server and desktop app): every configured target, once a day. */
   let scheduler: NodeJS.Timeout | null = null;
@@ -463,12 +469,21 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
     const repo = await openRepo(repoDir, passphrase);
     const kbCounts = () => knowledge.listKbs().map((k) => ({ name: k.name, documents: k.documents, chunks: k.chunks }));
     let released = false;
+    // The sha256 of every file the restore decrypted, and the approximate indexes the staged
+    // verify loaded from them; used by the reload only once the swap has completed (the live
+    // files are then exactly the ones hashed and loaded).
+    let decrypted: ReadonlyMap<string, string> | undefined;
+    const loadedAnn = new Map<string, FaissIndex>();
+    let completed = false;
     setState({ status: 'ready', phase: 'restoring from a backup', percent: 100 });
     try {
-      return await jobs.run('restore', `Restore from ${repoDir}`, (ctx) =>
+      const result = await jobs.run('restore', `Restore from ${repoDir}`, (ctx) =>
         restoreSnapshot(root, repo, snapshot, {
           before: kbCounts(),
-          verifyStaged: (dir, known) => verifyStagedRoot(dir, known),
+          verifyStaged: (dir, known) => {
+            decrypted = known.hashes;
+            return verifyStagedRoot(dir, { ...known, loadedAnn });
+          },
           releaseLive: async () => {
             released = true;
             await releaseLive();
@@ -489,8 +504,10 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
             : undefined,
         }, ctx),
       );
+      completed = true;
+      return result;
     } finally {
-      if (released) await reattach();
+      if (released) await reattach(completed ? { knownHashes: decrypted, loadedAnn } : undefined);
       setState({ status: 'ready', phase: 'ready', percent: 100 });
     }
   }
@@ -845,12 +862,13 @@ export function nextRunAt(policy: BackupPolicy, lastAttempt: string | null, now 
  * Verifies a staged data root (deep) in its own short-lived app, and counts its knowledge bases.
  * The deep verify loads every segment itself, so the app does not warm them up first; files the
  * restore hashed while decrypting them (`known.hashes`) are not hashed a second time, and the
- * catalog checks it ran meanwhile (`known.catalog`) are not run again.
+ * catalog checks it ran meanwhile (`known.catalog`) are not run again. `known.loadedAnn` receives
+ * the sound approximate indexes it loaded (see VerifyOptions.loadedAnn).
  */
-export async function verifyStagedRoot(dir: string, known?: { hashes?: ReadonlyMap<string, string>; catalog?: DeepCatalogResults }): Promise<{ report: VerifyResult; kbs: { name: string; documents: number; chunks: number }[] }> {
+export async function verifyStagedRoot(dir: string, known?: { hashes?: ReadonlyMap<string, string>; catalog?: DeepCatalogResults; loadedAnn?: Map<string, FaissIndex> }): Promise<{ report: VerifyResult; kbs: { name: string; documents: number; chunks: number }[] }> {
   const staged = await openLifeline({ dataDir: dir, shell: 'cli', seedDemo: false, maintenance: false, warmUp: false, command: 'restore staging check' });
   try {
-    const report = await staged.verify(true, { knownHashes: known?.hashes, deepCatalogResults: known?.catalog });
+    const report = await staged.verify(true, { knownHashes: known?.hashes, deepCatalogResults: known?.catalog, loadedAnn: known?.loadedAnn });
     const kbs = staged.knowledge.listKbs().map((k) => ({ name: k.name, documents: k.documents, chunks: k.chunks }));
     return { report, kbs };
   } finally {

@@ -11,7 +11,7 @@ import { isTempName } from '../store/atomic.js';
 import { leftoverFolders } from '../store/sweep.js';
 import { sha256File } from '../util/hash.js';
 import { FLAT_HEADER_BYTES, decodeFlatHeader } from '../vectors/faissFormat.js';
-import { loadAnn, loadSegment } from '../vectors/segments.js';
+import { annKey, loadAnn, loadSegment, type FaissIndex } from '../vectors/segments.js';
 import { parseGoldenSet } from '../golden/validate.js';
 
 export type Severity = 'error' | 'warning';
@@ -69,6 +69,11 @@ export interface VerifyOptions {
    * instead of running the two whole-file checks again.
    */
   deepCatalogResults?: DeepCatalogResults;
+  /**
+   * Deep mode puts every sound approximate index it loads here (key: annKey(file, sha256)), for
+   * a caller that will load the very same files next (a restore, once the verified files are swapped in).
+   */
+  loadedAnn?: Map<string, FaissIndex>;
 }
 
 /** The deep checks that read the whole catalog: SQLite's own integrity_check and FTS5's check of the full-text index against the chunks. */
@@ -195,7 +200,9 @@ export async function verifyDataRoot(db: Db, layout: DataRootLayout, options: Ve
     if (selfSearch.failed > 0) bad('segment-self-search', `${selfSearch.failed} of ${selfSearch.tried} sampled vectors did not find themselves first`);
     if (s.ann_file && s.ann_sha256 && fs.existsSync(path.join(layout.root, s.ann_file))) {
       checked.bytesHashed += fs.statSync(path.join(layout.root, s.ann_file)).size;
-      if (!loadAnn(layout.root, s.ann_file, s.ann_sha256, s.vectors, { hashed: options.knownHashes?.get(s.ann_file) === s.ann_sha256 })) {
+      const ann = loadAnn(layout.root, s.ann_file, s.ann_sha256, s.vectors, { hashed: options.knownHashes?.get(s.ann_file) === s.ann_sha256 });
+      if (ann) options.loadedAnn?.set(annKey(s.ann_file, s.ann_sha256), ann);
+      else {
         problems.push({ code: 'ann-corrupt', severity: 'warning', path: s.ann_file, message: `the approximate index is damaged; searches fall back to the exact segment (knowledge base ${kb})`, repair: 'rebuild', kb });
       }
     }

@@ -11,7 +11,7 @@ import type { DataRootLayout } from '../store/dataRoot.js';
 import type { JobContext } from '../jobs/jobs.js';
 import { type Embedder, HashEmbedder } from '../models/hashEmbedder.js';
 import { type CompactionResult, compactKb, ensureAnnIndexes, needsCompaction, removeUnreferencedSegmentFiles, segmentFilesOf, segmentStats } from '../vectors/compaction.js';
-import { loadAnn } from '../vectors/segments.js';
+import { annKey, loadAnn, type FaissIndex } from '../vectors/segments.js';
 import { loadSegment, writeSegment } from '../vectors/segments.js';
 import { ANN_MIN_VECTORS, writeAnn } from '../vectors/ann.js';
 import { extractiveAnswer } from './answer.js';
@@ -271,8 +271,14 @@ export class KnowledgeService {
 
   // -- retrieval and answers --------------------------------------------------------------------
 
-  /** Loads (or returns the loaded) segments of a knowledge base, each checked against its sha256. */
-  segmentsOf(kbId: number): LiveSegment[] {
+  /**
+   * Loads (or returns the loaded) segments of a knowledge base, each checked against its sha256.
+   * `knownHashes` (data-root path → sha256): files whose bytes the caller has itself just hashed
+   * (a restore, decrypting them); a file listed with the sha256 the catalog records is not hashed again.
+   * `loadedAnn`: approximate indexes already loaded from these very files (a restore's staged
+   * verify; key annKey(file, sha256)), used instead of loading them again.
+   */
+  segmentsOf(kbId: number, knownHashes?: ReadonlyMap<string, string>, loadedAnn?: ReadonlyMap<string, FaissIndex>): LiveSegment[] {
     const cached = this.loaded.get(kbId);
     if (cached) return cached;
     const segs = this.db.prepare('SELECT id, file, sha256, vectors, ann_file, ann_sha256 FROM segment WHERE kb_id = ? ORDER BY id').all(kbId) as {
@@ -286,8 +292,9 @@ export class KnowledgeService {
     const rowsOf = this.db.prepare('SELECT row, chunk_id FROM segment_row WHERE segment_id = ? ORDER BY row');
     const live = segs.map((s) => {
       // The approximate index when there is a sound one; the flat segment otherwise.
-      const ann = s.ann_file && s.ann_sha256 ? loadAnn(this.layout.root, s.ann_file, s.ann_sha256, s.vectors) : null;
-      const index = ann ?? loadSegment(this.layout.root, s.file, s.sha256).index;
+      const reused = s.ann_file && s.ann_sha256 ? loadedAnn?.get(annKey(s.ann_file, s.ann_sha256)) : undefined;
+      const ann = reused && reused.ntotal() === s.vectors ? reused : s.ann_file && s.ann_sha256 ? loadAnn(this.layout.root, s.ann_file, s.ann_sha256, s.vectors, { hashed: knownHashes?.get(s.ann_file) === s.ann_sha256 }) : null;
+      const index = ann ?? loadSegment(this.layout.root, s.file, s.sha256, { hashed: knownHashes?.get(s.file) === s.sha256 }).index;
       const chunkIds = new Int32Array(s.vectors).fill(-1);
       for (const r of rowsOf.iterate(s.id) as Iterable<{ row: number; chunk_id: number }>) chunkIds[r.row] = r.chunk_id;
       return { segmentId: s.id, index, chunkIds, approximate: ann !== null };
@@ -299,9 +306,10 @@ export class KnowledgeService {
   /**
    * Loads every knowledge base's segments at start-up, yielding to the event loop between
    * files so the server keeps answering /readyz ("initializing") during a long cold start.
-   * Returns the knowledge bases that failed to load, with why.
+   * Returns the knowledge bases that failed to load, with why. `opts.knownHashes`, `opts.loadedAnn`:
+   * as for segmentsOf (only for this warm-up; later loads read and hash as usual).
    */
-  async warmUp(onProgress?: (done: number, total: number) => void): Promise<{ kb: string; error: string }[]> {
+  async warmUp(onProgress?: (done: number, total: number) => void, opts: { knownHashes?: ReadonlyMap<string, string>; loadedAnn?: ReadonlyMap<string, FaissIndex> } = {}): Promise<{ kb: string; error: string }[]> {
     const kbs = this.db.prepare('SELECT id, name FROM kb WHERE deleted_at IS NULL').all() as { id: number; name: string }[];
     const files = this.db.prepare('SELECT file, ann_file FROM segment WHERE kb_id = ?');
     const failed: { kb: string; error: string }[] = [];
@@ -311,7 +319,7 @@ export class KnowledgeService {
         for (const f of [r.ann_file ?? r.file]) await readAhead(path.join(this.layout.root, f));
       }
       try {
-        this.segmentsOf(k.id);
+        this.segmentsOf(k.id, opts.knownHashes, opts.loadedAnn);
       } catch (err) {
         failed.push({ kb: k.name, error: (err as Error).message });
       }

@@ -76,6 +76,11 @@ export function loadSegment(dataRoot: string, file: string, expectedSha256: stri
   }
 }
 
+/** The key of an already loaded approximate index (VerifyOptions.loadedAnn, KnowledgeService.warmUp). */
+export function annKey(file: string, sha256: string): string {
+  return `${file}\u0000${sha256}`;
+}
+
 /**
  * Loads an approximate index after checking its sha256 and that it covers the segment's
  * vectors (`hashed`: as for loadSegment); null when it is missing or unsound (search then falls back to the flat segment,
