@@ -384,8 +384,13 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
     return repo;
   }
 
-  async function initRepo(dir: string, passphrase: string): Promise<Repository> {
-    const repo = await Repository.init(dir, passphrase);
+  /**
+   * A new repository. `forBackup`: returned before its key file is written — the key's scrypt
+   * runs on the thread pool while the first backup encrypts, and its snapshot manifest waits for
+   * the key (Repository.create).
+   */
+  async function initRepo(dir: string, passphrase: string, forBackup = false): Promise<Repository> {
+    const repo = forBackup ? Repository.create(dir, passphrase) : await Repository.init(dir, passphrase);
     unlocked.set(`${path.resolve(dir)}\u0000${createHash('sha256').update(passphrase).digest('hex')}`, repo);
     return repo;
   }
@@ -401,7 +406,7 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
       const modelHashes = recordingHasher();
       const scanned = models.scan(true, { hashFile: modelHashes.hashFile });
       scanned.catch(() => undefined); // awaited below; unlocking may fail first
-      const repo = Repository.isRepository(repoDir) ? await openRepo(repoDir, passphrase) : await initRepo(repoDir, passphrase);
+      const repo = Repository.isRepository(repoDir) ? await openRepo(repoDir, passphrase) : await initRepo(repoDir, passphrase, true);
       const result = await jobs.run('backup', `Backup to ${repoDir}`, async (ctx) => backupDataRoot(db, layout, await scanned, repo, ctx, { hashedNow: modelHashes.hashed }));
       const pruned = pruneRepository(repo, backupPolicy().keepDailySnapshots);
       setMeta(db, 'last_backup_good', JSON.stringify({ at: new Date().toISOString(), repo: repo.dir, snapshot: result.snapshot }));

@@ -63,34 +63,65 @@ export class Repository {
     readonly info: RepoInfo,
     private readonly identity: string,
     private readonly nameKey: Buffer,
+    /** A repository being created: its key file and marker, written while its first blobs are (see create). */
+    private readonly keyWritten: Promise<void> = Promise.resolve(),
   ) {}
 
   static isRepository(dir: string): boolean {
     return fs.existsSync(path.join(dir, REPO_MARKER));
   }
 
-  /** Creates a repository in an empty (or new) folder. */
+  /** Creates a repository in an empty (or new) folder; returns once its key file and marker are durable. */
   static async init(dir: string, passphrase: string): Promise<Repository> {
+    const repo = Repository.create(dir, passphrase);
+    await repo.keyWritten;
+    return repo;
+  }
+
+  /**
+   * Creates a repository like init, but returns at once: the key file (one scrypt, on the thread
+   * pool) and then the marker are written while the caller encrypts its first blobs (they need
+   * only the recipient and the name key), and writeSnapshot waits for both, so no manifest is
+   * written before the key is durable. Until the marker is written the folder is not a
+   * repository: a first backup cut short before then leaves blobs without a key file (nothing in
+   * them can be decrypted) or a key without a manifest (nothing names them), and the next init
+   * clears that folder and starts afresh (see clearInterruptedInit).
+   */
+  static create(dir: string, passphrase: string): Repository {
     checkPassphrase(passphrase);
     const abs = path.resolve(dir);
     if (Repository.isRepository(abs)) throw new UserError('repo-exists', `${abs} already holds a Lifeline backup repository`);
-    if (fs.existsSync(abs) && fs.readdirSync(abs).some((n) => n !== 'lost+found')) {
+    if (fs.existsSync(abs) && fs.readdirSync(abs).some((n) => n !== 'lost+found') && !clearInterruptedInit(abs)) {
       throw new UserError('repo-folder-not-empty', `${abs} is not empty; choose an empty folder (or a new one) for the repository`);
     }
     const { identity, recipient } = age.generateIdentity();
     const info: RepoInfo = { format: 'lifeline-backup-repository', version: 1, id: randomBytes(8).toString('hex'), created: new Date().toISOString(), recipient };
     try {
+      ensureDir(abs);
+      // First: while it stands, another init leaves this folder alone (see clearInterruptedInit).
+      writeFileAtomic(path.join(abs, INIT_LOCK), JSON.stringify({ host: os.hostname(), pid: process.pid, started: info.created }) + '\n');
       ensureDir(path.join(abs, 'data'));
       ensureDir(path.join(abs, 'snapshots'));
       ensureDir(path.join(abs, 'keys'));
-      const keyText = `# Lifeline backup repository ${info.id}: the age identity that decrypts data/ and snapshots/\n${identity}\n`;
-      writeFileAtomic(path.join(abs, KEY_FILE), await age.encryptWithPassphrase(Buffer.from(keyText), passphrase));
-      // The marker last: a folder is a repository only once its key is safely written.
-      writeFileAtomic(path.join(abs, REPO_MARKER), JSON.stringify(info, null, 2) + '\n');
     } catch (err) {
       throw driveError(err, abs);
     }
-    return new Repository(abs, info, identity, nameKeyOf(identity));
+    initsRunning.add(abs);
+    const keyText = `# Lifeline backup repository ${info.id}: the age identity that decrypts data/ and snapshots/\n${identity}\n`;
+    const keyWritten = (async () => {
+      try {
+        writeFileAtomic(path.join(abs, KEY_FILE), await age.encryptWithPassphrase(Buffer.from(keyText), passphrase));
+        // The marker last: a folder is a repository only once its key is safely written.
+        writeFileAtomic(path.join(abs, REPO_MARKER), JSON.stringify(info, null, 2) + '\n');
+        fs.rmSync(path.join(abs, INIT_LOCK), { force: true });
+      } catch (err) {
+        throw driveError(err, abs);
+      } finally {
+        initsRunning.delete(abs);
+      }
+    })();
+    keyWritten.catch(() => undefined); // awaited by init / writeSnapshot
+    return new Repository(abs, info, identity, nameKeyOf(identity), keyWritten);
   }
 
   /** Opens a repository with its passphrase (one scrypt). A wrong passphrase is a UserError. */
@@ -243,6 +274,7 @@ export class Repository {
 
   /** Writes the manifest last: the caller has made every blob it names durable (BlobWriter.finish). */
   async writeSnapshot(manifest: SnapshotManifest): Promise<string> {
+    await this.keyWritten; // a new repository: its key durable before its first manifest
     const name = `${manifest.time.replace(/[:.]/g, '-')}-${manifest.id}.age`;
     const sealed = age.encryptBufferToRecipient(Buffer.from(JSON.stringify(manifest)), this.info.recipient);
     try {
@@ -650,6 +682,64 @@ export function syncFilesystem(dir: string): void {
 
 function checkPassphrase(p: unknown): asserts p is string {
   if (typeof p !== 'string' || p.length < 8) throw new UserError('weak-passphrase', 'the passphrase must have at least 8 characters');
+}
+
+/** Present while a repository is being created (removed once its marker is written). */
+const INIT_LOCK = '.lifeline-init.json';
+/** Folders this process is creating a repository in (their key not yet written or failed). */
+const initsRunning = new Set<string>();
+
+/**
+ * Clears a folder left by a repository creation cut short (a first backup interrupted before its
+ * key file and marker were written) and returns true; returns false, touching nothing, for any
+ * other folder. Such a folder has no marker and holds only what create and the blob writer make:
+ * data/<ab>/ blobs and temp files, keys/ (the key file at most, no manifest names anything it
+ * opens), snapshots/ without a manifest, and the init lock. Without the key nothing in it can be
+ * decrypted, so nothing of value is lost. While another creation may still be running there —
+ * its lock names a live process on this machine, or another machine and is under an hour old —
+ * it is left alone (the init fails with repo-init-running).
+ */
+function clearInterruptedInit(abs: string, now = Date.now()): boolean {
+  const top = fs.readdirSync(abs).filter((n) => n !== 'lost+found');
+  const names = (d: string) => fs.readdirSync(path.join(abs, d));
+  const dirOk = (d: string) => fs.lstatSync(path.join(abs, d)).isDirectory();
+  if (!top.every((n) => (n === 'data' || n === 'snapshots' || n === 'keys' ? dirOk(n) : n === INIT_LOCK || (n.startsWith(`.${INIT_LOCK}`) && n.includes('.tmp'))))) return false;
+  if (top.includes('snapshots') && names('snapshots').some((n) => !n.startsWith('.'))) return false;
+  if (top.includes('keys') && names('keys').some((n) => n !== 'repo-key.age' && !n.startsWith('.repo-key.age'))) return false;
+  if (top.includes('data')) {
+    for (const d of names('data')) {
+      if (!/^[0-9a-f]{2}$/.test(d) || !dirOk(`data/${d}`)) return false;
+      if (names(`data/${d}`).some((f) => !/^[0-9a-f]{64}\.age$/.test(f) && !/^\.[0-9a-f]{64}\.tmp-/.test(f))) return false;
+    }
+  }
+  if (top.includes(INIT_LOCK)) {
+    let lock: { host?: string; pid?: number } = {};
+    try {
+      lock = JSON.parse(fs.readFileSync(path.join(abs, INIT_LOCK), 'utf8')) as typeof lock;
+    } catch {
+      // unreadable: judged by its age alone
+    }
+    const ageMs = now - fs.statSync(path.join(abs, INIT_LOCK)).mtimeMs;
+    const running =
+      lock.host === os.hostname() && typeof lock.pid === 'number'
+        ? lock.pid === process.pid
+          ? initsRunning.has(abs)
+          : processAlive(lock.pid)
+        : ageMs < 3_600_000;
+    if (running) throw new UserError('repo-init-running', `${abs}: a backup is creating a repository there right now (${lock.host ?? 'unknown host'}, process ${lock.pid ?? '?'}); wait for it, or choose another folder`);
+  }
+  for (const n of top) fs.rmSync(path.join(abs, n), { recursive: true, force: true });
+  fsyncDir(abs);
+  return true;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function nameKeyOf(identity: string): Buffer {
