@@ -376,11 +376,10 @@ function timeCmd(cmd: string, env: NodeJS.ProcessEnv = {}): number | null {
 const has = (bin: string) => spawnSync('bash', ['-c', `command -v ${bin}`]).status === 0;
 
 /** Backup, unchanged re-backup, verify and restore of a data root padded to ~1 GB, against tar | age, restic and sha256sum. */
-async function backupBench(data: string): Promise<void> {
-  const target = QUICK ? 200 << 20 : 1 << 30;
-  const now = dirBytes(data);
-  if (now < target) writePaddingModel(path.join(data, 'models', 'bench-weights.gguf'), target - now);
-  const gb = dirBytes(data) / 2 ** 30;
+/** One round of the backup rows: ours and the references, each on a fresh repository / target. */
+async function backupRound(data: string) {
+  // As on a freshly built root: the first backup's model scan hashes the padding model.
+  fs.rmSync(path.join(data, 'models', '.lifeline-models.json'), { force: true });
   const work = tmp('backup');
   const pass = 'bench passphrase 1234';
   const app = await openLifeline({ dataDir: data, shell: 'cli', seedDemo: false, maintenance: false });
@@ -416,6 +415,34 @@ async function backupBench(data: string): Promise<void> {
     timeCmd('restic init -q', env);
     restic = { backup: timeCmd(`restic backup -q '${data}'`, env), restore: timeCmd(`restic restore -q latest --target '${work}/restic-restored'`, env) };
   }
+  fs.rmSync(work, { recursive: true, force: true });
+  return { fullMs, full, againMs, again, verifyMs, v, restoreMs, tarAge, sumMs, restic };
+}
+
+/**
+ * Backup, unchanged re-backup, verify and restore of a data root padded to ~1 GB, against tar | age,
+ * restic and sha256sum. The disk and the two cores are shared, and one run of a reference swings
+ * 2× between runs here: each figure is the best of several alternating rounds, ours and theirs.
+ */
+async function backupBench(data: string, rounds = QUICK ? 1 : 3): Promise<void> {
+  const target = QUICK ? 200 << 20 : 1 << 30;
+  const now = dirBytes(data);
+  if (now < target) writePaddingModel(path.join(data, 'models', 'bench-weights.gguf'), target - now);
+  const gb = dirBytes(data) / 2 ** 30;
+  const runs: Awaited<ReturnType<typeof backupRound>>[] = [];
+  for (let i = 0; i < rounds; i++) runs.push(await backupRound(data));
+  const best = (f: (r: (typeof runs)[number]) => number | null | undefined): number | null => {
+    const xs = runs.map(f).filter((x): x is number => typeof x === 'number');
+    return xs.length ? Math.min(...xs) : null;
+  };
+  const fullMs = best((r) => r.fullMs)!;
+  const againMs = best((r) => r.againMs)!;
+  const verifyMs = best((r) => r.verifyMs)!;
+  const restoreMs = best((r) => r.restoreMs)!;
+  const tarAge = best((r) => r.tarAge);
+  const sumMs = best((r) => r.sumMs);
+  const restic = runs[0]!.restic ? { backup: best((r) => r.restic?.backup), restore: best((r) => r.restic?.restore) } : null;
+  const { full, again, v } = runs[runs.length - 1]!;
   const round2 = (x: number | null | undefined) => (x === null || x === undefined ? null : round(x, 2));
   emit({
     bench: 'backup.full',
@@ -440,8 +467,8 @@ async function backupBench(data: string): Promise<void> {
     reference: 'restic restore latest (no verification)',
     refMs: restic?.restore ? round(restic.restore, 0) : null,
     speedVsRestic: restic?.restore ? round2(restic.restore / restoreMs) : null,
+    rounds,
   });
-  fs.rmSync(work, { recursive: true, force: true });
 }
 
 function coldOpen(data: string, question: string): void {
@@ -506,11 +533,7 @@ if (ONLY === 'backup') {
       data = path.resolve(KEEP_DATA);
     }
   }
-  for (let i = 0; i < REPEAT; i++) {
-    // As on a freshly built root: the first backup's model scan hashes the padding model.
-    fs.rmSync(path.join(data, 'models', '.lifeline-models.json'), { force: true });
-    await backupBench(data);
-  }
+  for (let i = 0; i < REPEAT; i++) await backupBench(data);
   if (!KEEP_DATA) fs.rmSync(data, { recursive: true, force: true });
   process.exit(0);
 }
