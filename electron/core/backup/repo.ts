@@ -19,6 +19,7 @@ import { UserError } from '../../api/handlers.js';
 import { describeErrno, ensureDir, fsyncDir, writeFileAtomic } from '../store/atomic.js';
 import * as age from './age.js';
 import * as offload from './offload.js';
+import { isAlive } from '../store/lock.js';
 
 export const REPO_MARKER = 'lifeline-repo.json';
 const KEY_FILE = 'keys/repo-key.age';
@@ -724,22 +725,13 @@ function clearInterruptedInit(abs: string, now = Date.now()): boolean {
       lock.host === os.hostname() && typeof lock.pid === 'number'
         ? lock.pid === process.pid
           ? initsRunning.has(abs)
-          : processAlive(lock.pid)
+          : isAlive(lock.pid)
         : ageMs < 3_600_000;
     if (running) throw new UserError('repo-init-running', `${abs}: a backup is creating a repository there right now (${lock.host ?? 'unknown host'}, process ${lock.pid ?? '?'}); wait for it, or choose another folder`);
   }
   for (const n of top) fs.rmSync(path.join(abs, n), { recursive: true, force: true });
   fsyncDir(abs);
   return true;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function nameKeyOf(identity: string): Buffer {
