@@ -376,6 +376,14 @@ function timeCmd(cmd: string, env: NodeJS.ProcessEnv = {}): number | null {
 const has = (bin: string) => spawnSync('bash', ['-c', `command -v ${bin}`]).status === 0;
 
 /** Backup, unchanged re-backup, verify and restore of a data root padded to ~1 GB, against tar | age, restic and sha256sum. */
+/**
+ * Writes back what earlier steps left dirty, untimed: every side ends with a flush of the
+ * filesystem (fsync, sync -f), which would otherwise also pay for the previous step's writes.
+ */
+function settle(): void {
+  spawnSync('sync');
+}
+
 /** One round of the backup rows: ours and the references, each on a fresh repository / target. */
 async function backupRound(data: string) {
   // As on a freshly built root: the first backup's model scan hashes the padding model.
@@ -384,15 +392,18 @@ async function backupRound(data: string) {
   const pass = 'bench passphrase 1234';
   const app = await openLifeline({ dataDir: data, shell: 'cli', seedDemo: false, maintenance: false });
   const repoDir = path.join(work, 'repo');
+  settle();
   const t1 = nowMs();
   const full = await app.runBackup(repoDir, pass);
   const fullMs = nowMs() - t1;
+  settle();
   const t2 = nowMs();
   const again = await app.runBackup(repoDir, pass);
   const againMs = nowMs() - t2;
   const { Repository } = await import('../electron/core/backup/repo.js');
   const { verifyRepository } = await import('../electron/core/backup/backup.js');
   const repo = await Repository.open(repoDir, pass);
+  settle();
   const t3 = nowMs();
   const v = await verifyRepository(repo);
   const verifyMs = nowMs() - t3;
@@ -400,6 +411,7 @@ async function backupRound(data: string) {
   const restoreDir = path.join(work, 'restored');
   fs.mkdirSync(restoreDir);
   const target2 = await openLifeline({ dataDir: restoreDir, shell: 'cli', seedDemo: false, maintenance: false });
+  settle();
   const t4 = nowMs();
   await target2.runRestore(repoDir, pass);
   const restoreMs = nowMs() - t4;
@@ -407,13 +419,18 @@ async function backupRound(data: string) {
   // References, same data, same disk.
   const { generateIdentity } = await import('../electron/core/backup/age.js');
   const { recipient } = generateIdentity();
+  settle();
   const tarAge = has('age') ? timeCmd(`tar -cf - -C '${data}' . | age -r ${recipient} -o '${work}/tar.age' && sync -f '${work}/tar.age'`) : null;
+  settle();
   const sumMs = timeCmd(`cd '${data}' && find . -type f -print0 | xargs -0 sha256sum > /dev/null`);
   let restic: { backup: number | null; restore: number | null } | null = null;
   if (has('restic')) {
     const env = { RESTIC_PASSWORD: pass, RESTIC_REPOSITORY: `${work}/restic`, RESTIC_CACHE_DIR: `${work}/restic-cache` };
     timeCmd('restic init -q', env);
-    restic = { backup: timeCmd(`restic backup -q '${data}'`, env), restore: timeCmd(`restic restore -q latest --target '${work}/restic-restored'`, env) };
+    settle();
+    const backup = timeCmd(`restic backup -q '${data}'`, env);
+    settle();
+    restic = { backup, restore: timeCmd(`restic restore -q latest --target '${work}/restic-restored'`, env) };
   }
   fs.rmSync(work, { recursive: true, force: true });
   return { fullMs, full, againMs, again, verifyMs, v, restoreMs, tarAge, sumMs, restic };
@@ -456,6 +473,7 @@ async function backupBench(data: string, rounds = QUICK ? 1 : 3): Promise<void> 
     resticMs: restic?.backup === null || !restic ? null : round(restic.backup!, 0),
     speedVsRestic: restic?.backup ? round2(restic.backup / fullMs) : null,
     files: full.files,
+    rounds,
   });
   emit({ bench: 'backup.unchanged', what: 'second backup of the unchanged data root (only a new manifest)', gb: round2(gb), ms: round(againMs, 0), msPerGb: round(againMs / gb, 0), newFiles: again.newFiles, bytesWritten: again.bytesWritten });
   emit({ bench: 'backup.verify', what: 'decrypt and re-hash every blob of the repository', gb: round2(gb), ms: round(verifyMs, 0), ok: v.ok, reference: 'sha256sum of every file of the data root', refMs: round2(sumMs), ratio: sumMs ? round2(verifyMs / sumMs) : null });
