@@ -1,33 +1,17 @@
 // End to end: the console served by `lifeline serve`, in real headless Chromium.
-import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumAvailable, launchChromium } from '../helpers/browser.js';
-import { type ServeInfo, serve } from '../helpers/cli.js';
-import { TEST_OUTPUT, tempDir } from '../helpers/env.js';
+import { describe, expect, it } from 'vitest';
+import { chromiumAvailable, servedConsole } from '../helpers/browser.js';
+import { TEST_OUTPUT } from '../helpers/env.js';
 
 const chromiumCheck = chromiumAvailable();
 if (!chromiumCheck.ok) console.warn(`skipping the console end-to-end tests: ${chromiumCheck.reason}`);
 
 describe.skipIf(!chromiumCheck.ok)('the console in headless Chromium', () => {
-  const t = tempDir();
-  let server: ServeInfo;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    server = await serve(['--data', t.dir]);
-    browser = await launchChromium();
-    fs.mkdirSync(TEST_OUTPUT, { recursive: true });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    t.cleanup();
-  });
+  const c = servedConsole();
 
   it('asks the demo question in Chinese and shows a cited answer, without leaving loopback', async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, locale: 'zh-CN' });
+    const page = await c.browser.newPage({ viewport: { width: 1280, height: 800 }, locale: 'zh-CN' });
     const offLoopback: string[] = [];
     page.on('request', (req) => {
       const u = new URL(req.url());
@@ -35,7 +19,7 @@ describe.skipIf(!chromiumCheck.ok)('the console in headless Chromium', () => {
     });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(server.consoleUrl);
+    await page.goto(c.server.consoleUrl);
     // The token moves from the address bar into session storage.
     await page.waitForFunction(() => !(globalThis as unknown as { location: { hash: string } }).location.hash.includes('token'));
     await expect.poll(() => page.getByTestId('status-ready').textContent(), { timeout: 30_000 }).toMatch(/就绪|ready/i);
@@ -54,8 +38,8 @@ describe.skipIf(!chromiumCheck.ok)('the console in headless Chromium', () => {
   });
 
   it('switches the console to English and shows a plain "not covered" answer for an unrelated question', async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    await page.goto(server.consoleUrl);
+    const page = await c.browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(c.server.consoleUrl);
     await page.getByTestId('lang-switch').click();
     const switcher = page.getByTestId('lang-switch');
     if ((await switcher.evaluate((el) => el.tagName)) === 'SELECT') await switcher.selectOption('en');
@@ -68,8 +52,8 @@ describe.skipIf(!chromiumCheck.ok)('the console in headless Chromium', () => {
   });
 
   it('shows nothing but an explanation when opened without the token', async () => {
-    const page = await browser.newPage();
-    await page.goto(server.url);
+    const page = await c.browser.newPage();
+    await page.goto(c.server.url);
     const body = await page.locator('body').textContent();
     expect(body).toMatch(/lifeline serve/);
     expect(await page.getByTestId('answer').count()).toBe(0);

@@ -2,41 +2,26 @@
 // Chromium. Runs the index-lost drill (on a sandbox copy of the data root, never the live one),
 // sees it PASS with its times, finds it in the history with its steps and in the chart, checks
 // that a real-services drill asks first, and saves a monthly schedule.
-import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumAvailable, launchChromium, screenshotWhole, waitOrError } from '../helpers/browser.js';
-import { type ServeInfo, serve } from '../helpers/cli.js';
-import { TEST_OUTPUT, tempDir } from '../helpers/env.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { chromiumAvailable, screenshotWhole, waitOrError, servedConsole } from '../helpers/browser.js';
+import { TEST_OUTPUT } from '../helpers/env.js';
 
 const chromiumCheck = chromiumAvailable();
 if (!chromiumCheck.ok) console.warn(`skipping the drills console end-to-end test: ${chromiumCheck.reason}`);
 
 describe.skipIf(!chromiumCheck.ok)('the Drills screen in headless Chromium', () => {
-  const t = tempDir();
-  let server: ServeInfo;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    server = await serve(['--data', t.dir]);
-    browser = await launchChromium();
-    fs.mkdirSync(TEST_OUTPUT, { recursive: true });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    t.cleanup();
-  });
+  const c = servedConsole();
 
   const shot = (page: Page, name: string) => screenshotWhole(page, path.join(TEST_OUTPUT, name), 8000);
 
 
   it('runs index-lost to a PASS with its times, lists it in the history and chart, and saves a monthly schedule', async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
+    const page = await c.browser.newPage({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(server.consoleUrl);
+    await page.goto(c.server.consoleUrl);
     await expect.poll(() => page.getByTestId('status-ready').getAttribute('data-status'), { timeout: 30_000 }).toBe('ready');
 
     // Drills: the explanation (sandbox copy; the two real-services exceptions) and one card per scenario.

@@ -4,11 +4,10 @@
 // again; the Chatchat part inspects and imports the shared Langchain-Chatchat fixture.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumAvailable, launchChromium, screenshotWhole, waitOrError } from '../helpers/browser.js';
-import { type ServeInfo, serve } from '../helpers/cli.js';
-import { CHATCHAT_FIXTURE, TEST_OUTPUT, fixturePresent, tempDir } from '../helpers/env.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { chromiumAvailable, screenshotWhole, waitOrError, servedConsole } from '../helpers/browser.js';
+import { CHATCHAT_FIXTURE, TEST_OUTPUT, fixturePresent } from '../helpers/env.js';
 
 const chromiumCheck = chromiumAvailable();
 if (!chromiumCheck.ok) console.warn(`skipping the health console end-to-end tests: ${chromiumCheck.reason}`);
@@ -16,28 +15,15 @@ const chatchatFixture = fixturePresent(CHATCHAT_FIXTURE);
 if (!chatchatFixture.present) console.warn(`skipping the Chatchat rescue part of the console end-to-end test: ${chatchatFixture.reason}`);
 
 describe.skipIf(!chromiumCheck.ok)('the Health and Chatchat rescue screens in headless Chromium', () => {
-  const t = tempDir();
-  let server: ServeInfo;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    server = await serve(['--data', t.dir]);
-    browser = await launchChromium();
-    fs.mkdirSync(TEST_OUTPUT, { recursive: true });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    t.cleanup();
-  });
+  const c = servedConsole();
 
   const shot = (page: Page, name: string) => screenshotWhole(page, path.join(TEST_OUTPUT, name), 6000);
 
   async function openConsole(): Promise<{ page: Page; errors: string[] }> {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
+    const page = await c.browser.newPage({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(server.consoleUrl);
+    await page.goto(c.server.consoleUrl);
     await expect.poll(() => page.getByTestId('status-ready').getAttribute('data-status'), { timeout: 60_000 }).toBe('ready');
     return { page, errors };
   }
@@ -66,7 +52,7 @@ describe.skipIf(!chromiumCheck.ok)('the Health and Chatchat rescue screens in he
     await shot(page, 'health-console-quick.png');
 
     // Out of band: delete one vector segment of the data root.
-    const segments = path.join(t.dir, 'segments');
+    const segments = path.join(c.dir, 'segments');
     const faiss = fs.readdirSync(segments).filter((f) => f.endsWith('.faiss'));
     expect(faiss.length).toBeGreaterThan(0);
     fs.rmSync(path.join(segments, faiss[0]!));

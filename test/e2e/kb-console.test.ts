@@ -1,13 +1,11 @@
 // End to end: managing a knowledge base from the console served by `lifeline serve`, in real
 // headless Chromium — create, upload (drag-and-drop's file input), ask with a citation,
 // delete a document, delete the knowledge base and restore it.
-import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumAvailable, launchChromium } from '../helpers/browser.js';
-import { type ServeInfo, serve } from '../helpers/cli.js';
-import { TEST_OUTPUT, tempDir } from '../helpers/env.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { chromiumAvailable, servedConsole } from '../helpers/browser.js';
+import { TEST_OUTPUT } from '../helpers/env.js';
 
 const chromiumCheck = chromiumAvailable();
 if (!chromiumCheck.ok) console.warn(`skipping the knowledge-base console end-to-end test: ${chromiumCheck.reason}`);
@@ -27,20 +25,7 @@ ${FACT}夜间（22:00 至次日 7:30）急诊处方由值班药师在该窗口�
 `;
 
 describe.skipIf(!chromiumCheck.ok)('the knowledge-base console in headless Chromium', () => {
-  const t = tempDir();
-  let server: ServeInfo;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    server = await serve(['--data', t.dir]);
-    browser = await launchChromium();
-    fs.mkdirSync(TEST_OUTPUT, { recursive: true });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    t.cleanup();
-  });
+  const c = servedConsole();
 
   const shot = (page: Page, name: string) => page.screenshot({ path: path.join(TEST_OUTPUT, name), fullPage: true });
   const kbRow = (page: Page, name: string) => page.locator(`[data-testid="kb-row"][data-kb="${name}"]`);
@@ -48,10 +33,10 @@ describe.skipIf(!chromiumCheck.ok)('the knowledge-base console in headless Chrom
   const uploadItem = (page: Page, name: string) => page.locator(`[data-testid="upload-item"][data-name="${name}"]`);
 
   it('creates a knowledge base, uploads into it, answers from it, deletes and restores it', async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
+    const page = await c.browser.newPage({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(server.consoleUrl);
+    await page.goto(c.server.consoleUrl);
     await expect.poll(() => page.getByTestId('status-ready').getAttribute('data-status'), { timeout: 30_000 }).toBe('ready');
 
     // Knowledge bases → create 药剂科.
@@ -139,10 +124,10 @@ describe.skipIf(!chromiumCheck.ok)('the knowledge-base console in headless Chrom
   }, 240_000);
 
   it('shows the server\'s refusal inline, renames, and purges for good after typing the name (in English)', async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const page = await c.browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(server.consoleUrl);
+    await page.goto(c.server.consoleUrl);
     await expect.poll(() => page.getByTestId('status-ready').getAttribute('data-status'), { timeout: 30_000 }).toBe('ready');
     if ((await page.getByTestId('lang-switch').getAttribute('data-locale')) !== 'en') await page.getByTestId('lang-switch').click();
     await page.getByTestId('nav-kb').click();

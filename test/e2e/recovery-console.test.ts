@@ -5,37 +5,26 @@
 // and gets the report with the recovery time and its export link.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumAvailable, launchChromium, screenshotWhole, waitOrError } from '../helpers/browser.js';
-import { type ServeInfo, serve } from '../helpers/cli.js';
-import { TEST_OUTPUT, tempDir } from '../helpers/env.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { chromiumAvailable, screenshotWhole, waitOrError, servedConsole } from '../helpers/browser.js';
+import { TEST_OUTPUT } from '../helpers/env.js';
 
 const chromiumCheck = chromiumAvailable();
 if (!chromiumCheck.ok) console.warn(`skipping the recovery console end-to-end test: ${chromiumCheck.reason}`);
 
 describe.skipIf(!chromiumCheck.ok)('the recovery wizard in headless Chromium', () => {
-  const t = tempDir();
-  let server: ServeInfo;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    server = await serve(['--data', t.dir]);
-    // A fresh data root's monthly drill date is already past, so the server's scheduler would start
-    // the drills a minute after start-up, in the middle of this test: turn the schedule off first.
-    const res = await fetch(new URL('api/drills.setSchedule', server.url), {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${server.token}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ monthlyDay: null }),
-    });
-    expect(res.status).toBe(200);
-    browser = await launchChromium();
-    fs.mkdirSync(TEST_OUTPUT, { recursive: true });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    t.cleanup();
+  const c = servedConsole({
+    afterStart: async (s) => {
+      // A fresh data root's monthly drill date is already past, so the server's scheduler would start
+      // the drills a minute after start-up, in the middle of this test: turn the schedule off first.
+      const res = await fetch(new URL('api/drills.setSchedule', s.url), {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${s.token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ monthlyDay: null }),
+      });
+      expect(res.status).toBe(200);
+    },
   });
 
   const shot = (page: Page, name: string) => screenshotWhole(page, path.join(TEST_OUTPUT, name), 8000);
@@ -63,15 +52,15 @@ describe.skipIf(!chromiumCheck.ok)('the recovery wizard in headless Chromium', (
 
   it('finds the deleted segments, repairs them, passes the golden questions and writes the report', async () => {
     // Out of band: the vector segment files of the fresh data root disappear.
-    const segments = path.join(t.dir, 'segments');
+    const segments = path.join(c.dir, 'segments');
     const files = fs.readdirSync(segments).filter((f) => fs.statSync(path.join(segments, f)).isFile());
     expect(files.length).toBeGreaterThan(0);
     for (const f of files) fs.rmSync(path.join(segments, f));
 
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
+    const page = await c.browser.newPage({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(server.consoleUrl);
+    await page.goto(c.server.consoleUrl);
     await expect.poll(() => page.getByTestId('status-ready').getAttribute('data-status'), { timeout: 30_000 }).toBe('ready');
 
     // Recovery → the operator's name → start.

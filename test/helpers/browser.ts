@@ -2,6 +2,9 @@
 // `npx playwright install`: no browser can be downloaded here.
 import fs from 'node:fs';
 import { type Browser, type Page, chromium } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+import { type ServeInfo, serve } from './cli.js';
+import { TEST_OUTPUT, tempDir } from './env.js';
 
 export const CHROMIUM = process.env.LIFELINE_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -40,4 +43,36 @@ export async function waitOrError(page: Page, selector: string, errorTestIds: re
   if ((await shown.count()) > 0 && (await page.locator(selector).count()) === 0) {
     throw new Error(`the console shows an error instead of ${selector}: ${await shown.first().textContent()}`);
   }
+}
+
+/**
+ * `lifeline serve` on a fresh data root and a headless Chromium, for the describe block that calls
+ * this: started before its tests (`afterStart` runs between the two), stopped and removed after.
+ */
+export function servedConsole(opts: { afterStart?: (server: ServeInfo) => Promise<void> } = {}): { readonly dir: string; readonly server: ServeInfo; readonly browser: Browser } {
+  const t = tempDir();
+  let server: ServeInfo | undefined;
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    server = await serve(['--data', t.dir]);
+    await opts.afterStart?.(server);
+    browser = await launchChromium();
+    fs.mkdirSync(TEST_OUTPUT, { recursive: true });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    t.cleanup();
+  });
+  return {
+    dir: t.dir,
+    get server() {
+      if (!server) throw new Error('the console is not served yet (use it inside a test)');
+      return server;
+    },
+    get browser() {
+      if (!browser) throw new Error('Chromium is not started yet (use it inside a test)');
+      return browser;
+    },
+  };
 }
