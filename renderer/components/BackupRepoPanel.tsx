@@ -9,6 +9,7 @@ import { etaMessage, formatDuration, isKnownRepo, jobProgress, newJobOf, shortId
 import { ProgressBar } from './ProgressBar.js';
 import { ConfirmDialog } from './ConfirmDialog.js';
 import { KbCompareTable, RestoreDialog } from './RestoreDialog.js';
+import { ErrorNote } from './Notice.js';
 
 function Elapsed({ since }: { since: number }) {
   const [now, setNow] = useState(() => Date.now());
@@ -345,9 +346,7 @@ export function BackupRepoPanel({ repo }: { repo: string }) {
         </button>
       </div>
       {driveGone && (
-        <p className="error" role="alert" data-testid="backup-repo-gone">
-          {t('backups.repo.driveGone')}
-        </p>
+        <ErrorNote text={t('backups.repo.driveGone')} testId="backup-repo-gone" />
       )}
       {!known && <p className="notice" data-testid="backup-repo-unknown">{t('backups.repo.unknown')}</p>}
 

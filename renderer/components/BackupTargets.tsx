@@ -4,6 +4,7 @@ import { useBackups } from '../store/backups.js';
 import { useT } from '../i18n/useT.js';
 import { formatBytes } from '../lib/format.js';
 import { diskUsage, joinPath, normalizeRepoPath, targetKey, targetName } from '../lib/backups.js';
+import { ErrorNote, Loading } from './Notice.js';
 
 /** How long the "drive connected / removed" notice stays (it can be closed sooner). */
 export const NOTICE_MS = 20_000;
@@ -97,9 +98,7 @@ function TargetCard({ target }: { target: BackupTarget }) {
         </div>
       )}
       {mountError && mountError.device === target.device && (
-        <p className="error" role="alert" data-testid="backup-mount-error">
-          {t('backups.target.mountError', { message: mountError.message })}
-        </p>
+        <ErrorNote text={t('backups.target.mountError', { message: mountError.message })} testId="backup-mount-error" />
       )}
 
       {locked ? (
@@ -261,15 +260,11 @@ export function BackupTargets() {
       <p className="muted small-text">{t('backups.targets.explain')}</p>
       <Notice />
       {error && (
-        <p className="error" role="alert" data-testid="backup-targets-error">
-          {t('backups.targets.error', { message: error })}
-        </p>
+        <ErrorNote text={t('backups.targets.error', { message: error })} testId="backup-targets-error" />
       )}
       {targets === null ? (
         loading && (
-          <p className="loading" role="status">
-            <span className="spinner" aria-hidden="true" /> {t('backups.targets.loading')}
-          </p>
+          <Loading text={t('backups.targets.loading')} />
         )
       ) : targets.length === 0 ? (
         <p className="muted" data-testid="backup-targets-empty">

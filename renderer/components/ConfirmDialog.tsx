@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { useT } from '../i18n/useT.js';
+import { ErrorNote } from './Notice.js';
 
 export interface ConfirmDialogProps {
   title: string;
@@ -90,9 +91,7 @@ export function ConfirmDialog({ title, children, requireText, input, okLabel, da
           </label>
         )}
         {error && (
-          <p className="error" role="alert" data-testid="confirm-error">
-            {t('confirm.error', { message: error })}
-          </p>
+          <ErrorNote text={t('confirm.error', { message: error })} testId="confirm-error" />
         )}
         <div className="dialog-buttons">
           {busy && (

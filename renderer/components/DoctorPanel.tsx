@@ -6,6 +6,7 @@ import { formatTook } from '../lib/format.js';
 import { countFindings, isStepId, normalizeStepStatus, sortFindings, stepStatusIcon, stepStatusLabelKey, stepStatusTone, stepTitleKey } from '../lib/wizard.js';
 import { Elapsed } from './Elapsed.js';
 import { FindingCard } from './WizardFinding.js';
+import { ErrorNote } from './Notice.js';
 
 function DoctorStep({ step }: { step: DoctorReport['steps'][number] }) {
   const t = useT();
@@ -61,9 +62,7 @@ export function DoctorPanel() {
         </p>
       )}
       {error && (
-        <p className="error" role="alert" data-testid="doctor-error">
-          {t('doctor.error', { message: error })}
-        </p>
+        <ErrorNote text={t('doctor.error', { message: error })} testId="doctor-error" />
       )}
       {doctor && (
         <div className="doctor-result" data-testid="doctor-result" data-ok={String(doctor.ok)}>

@@ -4,6 +4,7 @@ import { useDrills } from '../store/drills.js';
 import { useT } from '../i18n/useT.js';
 import { drillStatus, formatDrillMs, formatStartedAt, isDrillScenario, scenarioTitleKey, stepOffsetMs } from '../lib/drills.js';
 import { DrillStatusBadge } from './DrillCard.js';
+import { ErrorNote, Loading } from './Notice.js';
 
 const COLUMNS = 8;
 
@@ -66,15 +67,11 @@ export function DrillHistory() {
         </button>
       </div>
       {error && (
-        <p className="error" role="alert" data-testid="drill-history-error">
-          {t('drills.error.history', { message: error })}
-        </p>
+        <ErrorNote text={t('drills.error.history', { message: error })} testId="drill-history-error" />
       )}
       {history === null ? (
         loading && (
-          <p className="loading" role="status">
-            <span className="spinner" aria-hidden="true" /> {t('drills.history.loading')}
-          </p>
+          <Loading text={t('drills.history.loading')} />
         )
       ) : history.length === 0 ? (
         <p className="muted" data-testid="drill-history-none">

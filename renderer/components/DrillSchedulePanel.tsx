@@ -3,6 +3,7 @@ import { useDrills } from '../store/drills.js';
 import { useT } from '../i18n/useT.js';
 import { formatDateTime } from '../lib/format.js';
 import { DRILL_SCENARIOS, SCHEDULE_DAYS, actsOnRealServices, checkScheduleForm, formOfSchedule, scenarioTitleKey, scheduleChanged, toggleScenario, type ScheduleForm } from '../lib/drills.js';
+import { ErrorNote, Loading } from './Notice.js';
 
 /** The monthly schedule: the day (or off) and which drills run, saved with drills.setSchedule; the next run. */
 export function DrillSchedulePanel() {
@@ -29,14 +30,10 @@ export function DrillSchedulePanel() {
       <section className="panel drill-schedule" aria-labelledby="drill-schedule-title">
         <h2 id="drill-schedule-title">{t('drills.schedule.title')}</h2>
         {loadError ? (
-          <p className="error" role="alert" data-testid="drill-schedule-load-error">
-            {t('drills.error.schedule', { message: loadError })}
-          </p>
+          <ErrorNote text={t('drills.error.schedule', { message: loadError })} testId="drill-schedule-load-error" />
         ) : (
           loading && (
-            <p className="loading" role="status">
-              <span className="spinner" aria-hidden="true" /> {t('drills.schedule.loading')}
-            </p>
+            <Loading text={t('drills.schedule.loading')} />
           )
         )}
       </section>
@@ -129,9 +126,7 @@ export function DrillSchedulePanel() {
         </button>
       </div>
       {saveError && (
-        <p className="error" role="alert" data-testid="drill-schedule-error">
-          {t('drills.schedule.saveError', { message: saveError })}
-        </p>
+        <ErrorNote text={t('drills.schedule.saveError', { message: saveError })} testId="drill-schedule-error" />
       )}
       {savedAt !== null && !dirty && !saveError && (
         <p className="ok-text" role="status" data-testid="drill-schedule-saved">

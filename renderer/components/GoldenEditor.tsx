@@ -16,6 +16,7 @@ import {
   type QuestionField,
   type QuestionForm,
 } from '../lib/golden.js';
+import { ErrorNote } from './Notice.js';
 
 interface Editing {
   /** The id of the question being edited, null for a new one. */
@@ -228,9 +229,7 @@ export function GoldenEditor({ kb, loaded }: { kb: string; loaded: GoldenSet | n
         </button>
       )}
       {duplicates.length > 0 && (
-        <p className="error" role="alert" data-testid="golden-duplicates">
-          {t('golden.err.duplicates', { ids: duplicates.join(', ') })}
-        </p>
+        <ErrorNote text={t('golden.err.duplicates', { ids: duplicates.join(', ') })} testId="golden-duplicates" />
       )}
       <div className="dialog-buttons">
         {saving && (
@@ -264,9 +263,7 @@ export function GoldenEditor({ kb, loaded }: { kb: string; loaded: GoldenSet | n
         </button>
       </div>
       {error?.op === 'save' && (
-        <p className="error" role="alert" data-testid="golden-save-error">
-          {t('golden.error.save', { message: error.message })}
-        </p>
+        <ErrorNote text={t('golden.error.save', { message: error.message })} testId="golden-save-error" />
       )}
       {savedAt !== null && !dirty && !error && (
         <p className="ok-text" role="status" data-testid="golden-saved">

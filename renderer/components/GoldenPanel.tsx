@@ -9,6 +9,7 @@ import { newActiveJobs } from '../lib/wizard.js';
 import { Elapsed } from './Elapsed.js';
 import { ProgressBar } from './ProgressBar.js';
 import { GoldenEditor } from './GoldenEditor.js';
+import { ErrorNote } from './Notice.js';
 
 function ResultRow({ result }: { result: GoldenResult }) {
   const t = useT();
@@ -154,9 +155,7 @@ export function GoldenPanel() {
       <h3 id="golden-title">{t('golden.title')}</h3>
       <p className="muted small-text">{t('golden.explain')}</p>
       {setsError && (
-        <p className="error" role="alert">
-          {t('golden.setsError', { message: setsError })}
-        </p>
+        <ErrorNote text={t('golden.setsError', { message: setsError })} />
       )}
       <div className="golden-controls">
         <label className="kb-select">
@@ -195,9 +194,7 @@ export function GoldenPanel() {
         </div>
       )}
       {error && error.op !== 'save' && (
-        <p className="error" role="alert" data-testid="golden-error">
-          {t(error.op === 'run' ? 'golden.error.run' : 'golden.error.baseline', { message: error.message })}
-        </p>
+        <ErrorNote text={t(error.op === 'run' ? 'golden.error.run' : 'golden.error.baseline', { message: error.message })} testId="golden-error" />
       )}
       {editing && kb && <GoldenEditor key={kb} kb={kb} loaded={set} />}
       {result && result.run.kb === kb && <RunResult kind={result.kind} run={result.run} />}

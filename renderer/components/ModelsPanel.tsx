@@ -4,6 +4,7 @@ import { useKb } from '../store/kb.js';
 import { useT } from '../i18n/useT.js';
 import { formatBytes } from '../lib/format.js';
 import { chatModels } from '../lib/models.js';
+import { ErrorNote, Loading } from './Notice.js';
 
 function modelsFolder(dataRoot: string | undefined): string {
   if (!dataRoot) return 'models/';
@@ -43,14 +44,10 @@ export function ModelsPanel() {
         {t('models.explain', { folder: modelsFolder(dataRoot) })}
       </p>
       {error && (
-        <p className="error" role="alert" data-testid="models-error">
-          {t('models.error', { message: error })}
-        </p>
+        <ErrorNote text={t('models.error', { message: error })} testId="models-error" />
       )}
       {loading && (
-        <p className="loading" role="status">
-          <span className="spinner" aria-hidden="true" /> {t('models.loading')}
-        </p>
+        <Loading text={t('models.loading')} />
       )}
       <div className="models-chat" data-testid="model-chat">
         <p>
@@ -76,9 +73,7 @@ export function ModelsPanel() {
           </span>
         )}
         {chatError && (
-          <p className="error" role="alert" data-testid="model-chat-error">
-            {t('models.chat.error', { message: chatError })}
-          </p>
+          <ErrorNote text={t('models.chat.error', { message: chatError })} testId="model-chat-error" />
         )}
       </div>
       {models !== null &&

@@ -7,6 +7,7 @@ import { formatClock, formatCount } from '../lib/format.js';
 import { isActive } from '../lib/jobs.js';
 import { DEFAULT_EMBEDDER, embedderChoiceOf, embeddingModels } from '../lib/models.js';
 import { ProgressBar } from './ProgressBar.js';
+import { ErrorNote } from './Notice.js';
 
 /**
  * Re-embed one knowledge base: choose the embedder, confirm, then follow the job's progress
@@ -124,9 +125,7 @@ export function ReembedDialog({ kb, onClose }: { kb: string; onClose: () => void
           </p>
         )}
         {mine?.state === 'failed' && (
-          <p className="error" role="alert" data-testid="kb-reembed-error">
-            {t('reembed.error', { message: mine.error ?? '' })}
-          </p>
+          <ErrorNote text={t('reembed.error', { message: mine.error ?? '' })} testId="kb-reembed-error" />
         )}
 
         <div className="dialog-buttons">

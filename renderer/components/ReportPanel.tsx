@@ -6,6 +6,7 @@ import { useWizard, type ShownReport } from '../store/wizard.js';
 import { formatDateTime } from '../lib/format.js';
 import { fitsDataUrl, reportDataUrl, reportFileName } from '../lib/reports.js';
 import { durationText, recoveryMs } from '../lib/wizard.js';
+import { ErrorNote, Loading } from './Notice.js';
 
 /**
  * A link that downloads `html`: a `data:` URL (what the console's Content-Security-Policy
@@ -151,20 +152,14 @@ export function ReportList() {
         </button>
       </div>
       {error && (
-        <p className="error" role="alert" data-testid="reports-error">
-          {t('reports.error', { message: error })}
-        </p>
+        <ErrorNote text={t('reports.error', { message: error })} testId="reports-error" />
       )}
       {exportError && (
-        <p className="error" role="alert">
-          {t('reports.exportError', { message: exportError })}
-        </p>
+        <ErrorNote text={t('reports.exportError', { message: exportError })} />
       )}
       {reports === null ? (
         loading && (
-          <p className="loading" role="status">
-            <span className="spinner" aria-hidden="true" /> {t('reports.loading')}
-          </p>
+          <Loading text={t('reports.loading')} />
         )
       ) : reports.length === 0 ? (
         <p className="muted" data-testid="reports-none">
@@ -219,14 +214,10 @@ export function ShownReportView({ run, closable }: { run: WizardRun | null; clos
   return (
     <>
       {loading && (
-        <p className="loading" role="status" data-testid="report-loading">
-          <span className="spinner" aria-hidden="true" /> {t('report.loading')}
-        </p>
+        <Loading text={t('report.loading')} testId="report-loading" />
       )}
       {error && (
-        <p className="error" role="alert" data-testid="report-error">
-          {t('report.error', { message: error })}
-        </p>
+        <ErrorNote text={t('report.error', { message: error })} testId="report-error" />
       )}
       {report && <ReportView report={report} run={run} onClose={closable ? closeReport : undefined} />}
     </>

@@ -5,6 +5,7 @@ import { useT } from '../i18n/useT.js';
 import { formatTook } from '../lib/format.js';
 import { AnswerText } from '../components/AnswerText.js';
 import { CitationList, citationElementId } from '../components/CitationList.js';
+import { ErrorNote } from '../components/Notice.js';
 
 /** With one knowledge base chosen: optionally only some of its documents. */
 function DocumentFilter() {
@@ -136,9 +137,7 @@ function Pending() {
         </button>
       </div>
       {stopError && (
-        <p className="error" role="alert" data-testid="ask-stop-error">
-          {t('ask.stopError', { message: stopError })}
-        </p>
+        <ErrorNote text={t('ask.stopError', { message: stopError })} testId="ask-stop-error" />
       )}
       {text && (
         <div className="answer answer-streaming" data-testid="ask-stream">
@@ -163,9 +162,7 @@ function AskResult() {
   if (loading) return <Pending />;
   if (error)
     return (
-      <p className="error" role="alert" data-testid="ask-error">
-        {t('ask.error', { message: error })}
-      </p>
+      <ErrorNote text={t('ask.error', { message: error })} testId="ask-error" />
     );
   if (!response) return <p className="muted">{t('ask.empty')}</p>;
   return (

@@ -7,6 +7,7 @@ import { formatDateTime } from '../lib/format.js';
 import { ageMessage, checkPolicyForm, formOfPolicy, knownRepos, normalizeRepoPath, policyChanged, shortId, type PolicyField, type PolicyForm } from '../lib/backups.js';
 import { BackupTargets } from '../components/BackupTargets.js';
 import { BackupRepoPanel } from '../components/BackupRepoPanel.js';
+import { ErrorNote, Loading } from '../components/Notice.js';
 
 function Age({ at }: { at: string }) {
   const t = useT();
@@ -43,15 +44,11 @@ function StatusPanel() {
         </button>
       </div>
       {error && (
-        <p className="error" role="alert" data-testid="backup-status-error">
-          {t('backups.status.error', { message: error })}
-        </p>
+        <ErrorNote text={t('backups.status.error', { message: error })} testId="backup-status-error" />
       )}
       {status === null ? (
         loading && (
-          <p className="loading" role="status">
-            <span className="spinner" aria-hidden="true" /> {t('backups.status.loading')}
-          </p>
+          <Loading text={t('backups.status.loading')} />
         )
       ) : (
         <>
@@ -311,9 +308,7 @@ function PolicyPanel() {
         </button>
       </div>
       {error && (
-        <p className="error" role="alert" data-testid="backup-policy-error">
-          {t('backups.policy.error', { message: error })}
-        </p>
+        <ErrorNote text={t('backups.policy.error', { message: error })} testId="backup-policy-error" />
       )}
       {savedAt !== null && !dirty && !error && (
         <p className="ok-text" role="status" data-testid="backup-policy-saved">

@@ -7,6 +7,7 @@ import { formatCount } from '../lib/format.js';
 import { isActive } from '../lib/jobs.js';
 import { importComplete, importSourceKey, storeExplainKey, storeIcon, storeStatusKey, storeTone, summarizeReport, type ChatchatKb } from '../lib/chatchat.js';
 import { ProgressBar } from '../components/ProgressBar.js';
+import { ErrorNote, Loading } from '../components/Notice.js';
 
 const EXAMPLE_ROOT = '/srv/chatchat/knowledge_base';
 const EXAMPLE_STORE = '/srv/chatchat/knowledge_base/samples/vector_store/bge-large-zh-v1.5';
@@ -164,9 +165,7 @@ function ImportPanel() {
         </p>
       )}
       {error && (
-        <p className="error" role="alert" data-testid="chatchat-import-error">
-          {t('chatchat.import.error', { message: error })}
-        </p>
+        <ErrorNote text={t('chatchat.import.error', { message: error })} testId="chatchat-import-error" />
       )}
       {result && (
         <div className="chatchat-import-result" data-testid="chatchat-import-result" data-imported={result.imported} data-source={result.source} data-kb={result.kb}>
@@ -261,14 +260,10 @@ export function ChatchatScreen() {
           </button>
         </div>
         {inspecting && (
-          <p className="loading" role="status">
-            <span className="spinner" aria-hidden="true" /> {t(deep ? 'chatchat.inspecting.deep' : 'chatchat.inspecting')}
-          </p>
+          <Loading text={t(deep ? 'chatchat.inspecting.deep' : 'chatchat.inspecting')} />
         )}
         {error && (
-          <p className="error" role="alert" data-testid="chatchat-inspect-error">
-            {t('chatchat.inspectError', { message: error })}
-          </p>
+          <ErrorNote text={t('chatchat.inspectError', { message: error })} testId="chatchat-inspect-error" />
         )}
       </form>
 

@@ -22,6 +22,7 @@ import { isActive } from '../lib/jobs.js';
 import { ProgressBar } from '../components/ProgressBar.js';
 import { DoctorPanel } from '../components/DoctorPanel.js';
 import { Elapsed } from '../components/Elapsed.js';
+import { ErrorNote, Loading } from '../components/Notice.js';
 
 /** How often the summary is re-read while this screen is open. */
 export const HEALTH_REFRESH_MS = 10_000;
@@ -280,14 +281,10 @@ function Checks() {
         </p>
       )}
       {verifyError && (
-        <p className="error" role="alert" data-testid="health-verify-error">
-          {t('health.verifyError', { message: verifyError })}
-        </p>
+        <ErrorNote text={t('health.verifyError', { message: verifyError })} testId="health-verify-error" />
       )}
       {repairError && (
-        <p className="error" role="alert" data-testid="health-repair-error">
-          {t('health.repair.error', { message: repairError })}
-        </p>
+        <ErrorNote text={t('health.repair.error', { message: repairError })} testId="health-repair-error" />
       )}
 
       {repair && (
@@ -400,15 +397,11 @@ export function HealthScreen() {
       </div>
       <p className="muted">{t('health.desc')}</p>
       {error && (
-        <p className="error" role="alert" data-testid="health-error">
-          {t('health.error', { message: error })}
-        </p>
+        <ErrorNote text={t('health.error', { message: error })} testId="health-error" />
       )}
       {summary === null ? (
         loading && (
-          <p className="loading" role="status">
-            <span className="spinner" aria-hidden="true" /> {t('health.loading')}
-          </p>
+          <Loading text={t('health.loading')} />
         )
       ) : (
         <>

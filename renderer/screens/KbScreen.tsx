@@ -8,6 +8,7 @@ import { UploadPanel } from '../components/UploadPanel.js';
 import { ModelsPanel } from '../components/ModelsPanel.js';
 import { ReembedDialog } from '../components/ReembedDialog.js';
 import { DEFAULT_EMBEDDER, embeddingModels } from '../lib/models.js';
+import { ErrorNote, Loading } from '../components/Notice.js';
 
 /** Which confirmation is open. */
 type Dialog =
@@ -106,15 +107,11 @@ function Documents({ kb, onDialog }: { kb: string; onDialog: (d: Dialog) => void
         </button>
       </div>
       {error && (
-        <p className="error" role="alert" data-testid="docs-error">
-          {t('docs.error', { message: error })}
-        </p>
+        <ErrorNote text={t('docs.error', { message: error })} testId="docs-error" />
       )}
       {documents === null ? (
         loading && (
-          <p className="loading" role="status">
-            <span className="spinner" aria-hidden="true" /> {t('docs.loading')}
-          </p>
+          <Loading text={t('docs.loading')} />
         )
       ) : documents.length === 0 ? (
         <p className="muted" data-testid="doc-empty">
@@ -159,9 +156,7 @@ function Documents({ kb, onDialog }: { kb: string; onDialog: (d: Dialog) => void
         </button>
         <span className="muted">{t('compact.explain')}</span>
         {compacting && (
-          <p className="loading" role="status" data-testid="kb-compact-running">
-            <span className="spinner" aria-hidden="true" /> {t('compact.running')}
-          </p>
+          <Loading text={t('compact.running')} testId="kb-compact-running" />
         )}
         {compactResult && (
           <p className="ok-text" role="status" data-testid="kb-compact-result">
@@ -173,9 +168,7 @@ function Documents({ kb, onDialog }: { kb: string; onDialog: (d: Dialog) => void
           </p>
         )}
         {compactError && (
-          <p className="error" role="alert" data-testid="kb-compact-error">
-            {t('compact.error', { message: compactError })}
-          </p>
+          <ErrorNote text={t('compact.error', { message: compactError })} testId="kb-compact-error" />
         )}
       </div>
 
@@ -209,14 +202,10 @@ function RecentlyDeleted({ onDialog }: { onDialog: (d: Dialog) => void }) {
       <h2 id="kb-deleted-title">{t('kb.deleted.title')}</h2>
       <p className="muted">{t('kb.deleted.explain')}</p>
       {error && (
-        <p className="error" role="alert" data-testid="kb-deleted-error">
-          {t('kb.deleted.error', { message: error })}
-        </p>
+        <ErrorNote text={t('kb.deleted.error', { message: error })} testId="kb-deleted-error" />
       )}
       {actionError && (
-        <p className="error" role="alert" data-testid="kb-action-error">
-          {t('kb.actionError', { message: actionError })}
-        </p>
+        <ErrorNote text={t('kb.actionError', { message: actionError })} testId="kb-action-error" />
       )}
       {deleted !== null &&
         (deleted.length === 0 ? (
@@ -347,18 +336,14 @@ export function KbScreen() {
         </button>
       </div>
       {error && (
-        <p className="error" role="alert" data-testid="kb-error">
-          {t('kb.error', { message: error })}
-        </p>
+        <ErrorNote text={t('kb.error', { message: error })} testId="kb-error" />
       )}
 
       <CreateForm />
 
       {kbs === null ? (
         loading && (
-          <p className="loading" role="status">
-            <span className="spinner" aria-hidden="true" /> {t('kb.loading')}
-          </p>
+          <Loading text={t('kb.loading')} />
         )
       ) : kbs.length === 0 ? (
         <p className="muted" data-testid="kb-empty">

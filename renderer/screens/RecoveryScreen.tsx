@@ -10,6 +10,7 @@ import { useElapsed } from '../components/Elapsed.js';
 import { ReportList, ShownReportView } from '../components/ReportPanel.js';
 import { WizardStepOverview, WizardSteps } from '../components/WizardSteps.js';
 import { WizardBusyLine, WizardError, WizardStepPanel } from '../components/WizardStepPanel.js';
+import { Loading } from '../components/Notice.js';
 
 const OPERATOR_KEY = 'lifeline.operator';
 
@@ -169,9 +170,7 @@ export function RecoveryScreen() {
         </p>
       )}
       {!loaded ? (
-        <p className="loading" role="status">
-          <span className="spinner" aria-hidden="true" /> {t('wizard.loading')}
-        </p>
+        <Loading text={t('wizard.loading')} />
       ) : run === null ? (
         <Intro />
       ) : isFinished(run) ? (
