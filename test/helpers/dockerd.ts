@@ -353,3 +353,19 @@ export async function importHostRootImage(docker: Dockerode, tag: string): Promi
 
 /** Read-only binds that give importHostRootImage()'s image the host's Node.js and shared libraries. */
 export const HOST_NODE_BINDS = ['/usr:/usr:ro', '/etc/alternatives:/etc/alternatives:ro'];
+
+/**
+ * A started container that stands for one service of a compose project: `sleep` in the busybox
+ * image, labelled as compose labels it, restarting unless stopped, without a network.
+ */
+export async function startComposeService(docker: Dockerode, o: { name: string; image: string; project: string; service: string }): Promise<Dockerode.Container> {
+  const c = await docker.createContainer({
+    name: o.name,
+    Image: o.image,
+    Cmd: ['sleep', '3600'],
+    Labels: { 'com.docker.compose.project': o.project, 'com.docker.compose.service': o.service },
+    HostConfig: { RestartPolicy: { Name: 'unless-stopped' }, NetworkMode: 'none' },
+  });
+  await c.start();
+  return c;
+}

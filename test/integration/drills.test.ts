@@ -7,7 +7,7 @@ import { DRILL_SCENARIOS, type DrillResult } from '../../electron/api/contract.j
 import { type LifelineApp, openLifeline } from '../../electron/core/app.js';
 import { setMeta } from '../../electron/core/store/catalog.js';
 import { lifeline } from '../helpers/cli.js';
-import { dockerAvailable, importBusyboxImage, type PrivateDockerd, startPrivateDockerd } from '../helpers/dockerd.js';
+import { dockerAvailable, importBusyboxImage, type PrivateDockerd, startPrivateDockerd, startComposeService } from '../helpers/dockerd.js';
 import { tempDir } from '../helpers/env.js';
 import { canUseLoopDevices } from '../helpers/loopdev.js';
 
@@ -25,14 +25,7 @@ describe('disaster drills', () => {
     if (docker.ok) {
       engine = await startPrivateDockerd();
       await importBusyboxImage(engine.docker, 'lifeline-test/busybox:1');
-      const c = await engine.docker.createContainer({
-        name: 'drill-web',
-        Image: 'lifeline-test/busybox:1',
-        Cmd: ['sleep', '3600'],
-        Labels: { 'com.docker.compose.project': 'ward-kb', 'com.docker.compose.service': 'web' },
-        HostConfig: { RestartPolicy: { Name: 'unless-stopped' }, NetworkMode: 'none' },
-      });
-      await c.start();
+      await startComposeService(engine.docker, { name: 'drill-web', image: 'lifeline-test/busybox:1', project: 'ward-kb', service: 'web' });
       process.env.LIFELINE_DOCKER_SOCKET = engine.socket;
     }
     app = await openLifeline({ dataDir: data, shell: 'cli' });

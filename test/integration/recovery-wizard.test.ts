@@ -9,7 +9,7 @@ import type { WizardRun } from '../../electron/api/contract.js';
 import { type LifelineApp, openLifeline } from '../../electron/core/app.js';
 import { setMeta } from '../../electron/core/store/catalog.js';
 import { lifeline } from '../helpers/cli.js';
-import { dockerAvailable, importBusyboxImage, type PrivateDockerd, startPrivateDockerd } from '../helpers/dockerd.js';
+import { dockerAvailable, importBusyboxImage, type PrivateDockerd, startPrivateDockerd, startComposeService } from '../helpers/dockerd.js';
 import { tempDir } from '../helpers/env.js';
 
 const docker = dockerAvailable();
@@ -24,14 +24,7 @@ describe.skipIf(!docker.ok)('the recovery wizard after a power cut', () => {
   beforeAll(async () => {
     engine = await startPrivateDockerd();
     await importBusyboxImage(engine.docker, 'lifeline-test/busybox:1');
-    const c = await engine.docker.createContainer({
-      name: 'kb-web',
-      Image: 'lifeline-test/busybox:1',
-      Cmd: ['sleep', '3600'],
-      Labels: { 'com.docker.compose.project': 'hospital-kb', 'com.docker.compose.service': 'web' },
-      HostConfig: { RestartPolicy: { Name: 'unless-stopped' }, NetworkMode: 'none' },
-    });
-    await c.start();
+    const c = await startComposeService(engine.docker, { name: 'kb-web', image: 'lifeline-test/busybox:1', project: 'hospital-kb', service: 'web' });
     await c.stop({ t: 0 }); // the power cut: it did not come back
     process.env.LIFELINE_DOCKER_SOCKET = engine.socket;
     app = await openLifeline({ dataDir: data, shell: 'server' });
