@@ -322,7 +322,8 @@ export interface XlsxSheet {
   rows: readonly (readonly XlsxCell[])[];
 }
 
-function columnName(index: number): string {
+/** The spreadsheet column letters of a 0-based index: 0 → A, 25 → Z, 26 → AA. */
+export function columnName(index: number): string {
   let n = index + 1;
   let s = '';
   while (n > 0) {

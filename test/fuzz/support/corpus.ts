@@ -4,7 +4,7 @@
 // case is deterministic for a given seed.
 import zlib from 'node:zlib';
 import { PDFArray, PDFDict, PDFDocument, PDFName, PDFNumber, PDFRawStream, PDFRef, StandardFonts } from 'pdf-lib';
-import { docxParts, makeDocx, makeHtml, makeImageOnlyPdf, makeJsonl, makeOleFile, makePasswordPdf, makePdf, makeXlsx, makeZip, makeZipBomb, xlsxParts } from '../../helpers/documents.js';
+import { columnName, docxParts, makeDocx, makeHtml, makeImageOnlyPdf, makeJsonl, makeOleFile, makePasswordPdf, makePdf, makeXlsx, makeZip, makeZipBomb, xlsxParts } from '../../helpers/documents.js';
 import { type Generate, type RawEntry, Rng, XML_MUTATIONS, concatBytes, enc, generate, mutateXml, randomByteMutation, readRawZip, writeRawZip } from './mutate.js';
 
 export interface Case {
@@ -185,20 +185,9 @@ export async function xlsxHeaderBomb(): Promise<Uint8Array> {
  */
 export async function xlsxSharedStringBomb(): Promise<Uint8Array> {
   const parts = xlsxParts([{ name: 'S', rows: [['h'], ['S'.repeat(1_000_000)]] }]);
-  const row = (r: number) => `<row r="${r}">${Array.from({ length: 300 }, (_, c) => `<c r="${colName(c)}${r}" t="s"><v>1</v></c>`).join('')}</row>`;
+  const row = (r: number) => `<row r="${r}">${Array.from({ length: 300 }, (_, c) => `<c r="${columnName(c)}${r}" t="s"><v>1</v></c>`).join('')}</row>`;
   parts['xl/worksheets/sheet1.xml'] = `<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="${SHEET_NS}"><sheetData>${Array.from({ length: 30 }, (_, i) => row(i + 1)).join('')}</sheetData></worksheet>`;
   return stableZip(await makeZip(parts));
-}
-
-function colName(index: number): string {
-  let n = index + 1;
-  let s = '';
-  while (n > 0) {
-    const r = (n - 1) % 26;
-    s = String.fromCharCode(65 + r) + s;
-    n = Math.floor((n - 1) / 26);
-  }
-  return s;
 }
 
 // ---- HTML ---------------------------------------------------------------------------------------
