@@ -74,13 +74,25 @@ function hashRange(h, fd, start, length) {
   return bytes;
 }
 
-// Encrypts src into dest (created, mode): the preamble, then the sealed payload; hashes the plaintext.
-function sealFile(m) {
+// Runs body with the key, src open for reading and dest created (m.mode); the key is wiped and
+// both files closed whatever body does.
+function withFiles(m, body) {
   const key = Buffer.from(m.key);
   const inFd = fs.openSync(m.src, 'r');
   let outFd = null;
   try {
     outFd = fs.openSync(m.dest, 'w', m.mode);
+    return body(key, inFd, outFd);
+  } finally {
+    key.fill(0);
+    fs.closeSync(inFd);
+    if (outFd !== null) fs.closeSync(outFd);
+  }
+}
+
+// Encrypts src into dest (created, mode): the preamble, then the sealed payload; hashes the plaintext.
+function sealFile(m) {
+  return withFiles(m, (key, inFd, outFd) => {
     const h = crypto.createHash('sha256');
     const cur = Buffer.allocUnsafe(CHUNK);
     let fill = 0, counter = 0, pos = 0, out = [Buffer.from(m.preamble)], outBytes = out[0].length, total = 0;
@@ -107,21 +119,13 @@ function sealFile(m) {
     writeAll(outFd, out);
     if (m.fsync) fs.fsyncSync(outFd);
     return { sha256: h.digest('hex'), plaintextBytes: pos, ciphertextBytes: total };
-  } finally {
-    key.fill(0);
-    fs.closeSync(inFd);
-    if (outFd !== null) fs.closeSync(outFd);
-  }
+  });
 }
 
 // Decrypts the payload of src (sealed chunks from m.offset) into dest; hashes the plaintext.
 // Any failure is only "failed": the caller decrypts again on its thread to say exactly why.
 function openFile(m) {
-  const key = Buffer.from(m.key);
-  const inFd = fs.openSync(m.src, 'r');
-  let outFd = null;
-  try {
-    outFd = fs.openSync(m.dest, 'w', m.mode);
+  return withFiles(m, (key, inFd, outFd) => {
     const h = crypto.createHash('sha256');
     const cur = Buffer.allocUnsafe(CT_CHUNK);
     let fill = 0, counter = 0, pos = m.offset, out = [], outBytes = 0, plain = 0;
@@ -150,11 +154,7 @@ function openFile(m) {
     writeAll(outFd, out);
     if (m.fsync) fs.fsyncSync(outFd);
     return { sha256: h.digest('hex'), plaintextBytes: plain };
-  } finally {
-    key.fill(0);
-    fs.closeSync(inFd);
-    if (outFd !== null) fs.closeSync(outFd);
-  }
+  });
 }
 
 parentPort.on('message', (m) => {
