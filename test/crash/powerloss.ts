@@ -295,6 +295,15 @@ export function recordingFsModule(): Record<string, unknown> {
     return res;
   };
 
+  /** A whole file written at once (writeFileSync, copyFileSync): created or truncated, written, closed. */
+  const recordWholeFile = (file: string, rel: string, existed: boolean, data: Buffer) => {
+    const st = realFs.statSync(file);
+    const ino = existed ? knownIno(st, rel) : newIno(st);
+    push(existed ? { kind: 'truncate', path: rel, ino, size: 0 } : { kind: 'create', path: rel, ino });
+    push({ kind: 'write', path: rel, ino, pos: 0, data });
+    push({ kind: 'close', path: rel, ino });
+  };
+
   w.writeFileSync = (file: unknown, data: unknown, opts?: unknown) => {
     const rel = typeof file === 'number' ? null : relUnder(file);
     if (typeof file === 'number' && active?.fds.has(file)) active.unsupported.push(`writeFileSync on a file descriptor of ${active.fds.get(file)!.rel}`);
@@ -302,12 +311,8 @@ export function recordingFsModule(): Record<string, unknown> {
     const existed = realFs.existsSync(file as string);
     hook();
     fs.writeFileSync!(file, data, opts);
-    const st = realFs.statSync(file as string);
-    const ino = existed ? knownIno(st, rel) : newIno(st);
-    push(existed ? { kind: 'truncate', path: rel, ino, size: 0 } : { kind: 'create', path: rel, ino });
     const enc = typeof opts === 'string' ? opts : (opts as { encoding?: string } | undefined)?.encoding;
-    push({ kind: 'write', path: rel, ino, pos: 0, data: bytesOf(data, enc) });
-    push({ kind: 'close', path: rel, ino });
+    recordWholeFile(file as string, rel, existed, bytesOf(data, enc));
   };
 
   w.copyFileSync = (src: unknown, dest: unknown, mode?: unknown) => {
@@ -316,11 +321,7 @@ export function recordingFsModule(): Record<string, unknown> {
     const existed = realFs.existsSync(dest as string);
     hook();
     fs.copyFileSync!(src, dest, mode);
-    const st = realFs.statSync(dest as string);
-    const ino = existed ? knownIno(st, rel) : newIno(st);
-    push(existed ? { kind: 'truncate', path: rel, ino, size: 0 } : { kind: 'create', path: rel, ino });
-    push({ kind: 'write', path: rel, ino, pos: 0, data: realFs.readFileSync(dest as string) });
-    push({ kind: 'close', path: rel, ino });
+    recordWholeFile(dest as string, rel, existed, realFs.readFileSync(dest as string));
   };
 
   w.ftruncateSync = (fd: number, len = 0) => {
