@@ -32,11 +32,12 @@ describe('the reload after a full restore', () => {
     const restored = path.join(t.dir, 'restored');
     fs.mkdirSync(restored);
     const target = await openLifeline({ dataDir: restored, shell: 'cli', seedDemo: false });
-    const reads = vi.spyOn(fs, 'readFileSync');
+    const { indexFiles } = await import('../../electron/core/vectors/segments.js');
+    const reads = vi.spyOn(indexFiles, 'read');
     try {
       const r = await target.runRestore(path.join(t.dir, 'repo'), PASS);
       expect(r.staged.verify.ok).toBe(true);
-      // Read once, by the staged verify; the reload after the swap did not read it again.
+      // Loaded once, by the staged verify; the reload after the swap did not load it again.
       const ivfReads = reads.mock.calls.filter(([p]) => typeof p === 'string' && p.endsWith('.ivf'));
       expect(ivfReads).toHaveLength(1);
       expect(String(ivfReads[0]![0])).toContain('.restore-staging-');

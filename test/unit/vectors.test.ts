@@ -4,7 +4,7 @@ import faissNode from 'faiss-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HashEmbedder } from '../../electron/core/models/hashEmbedder.js';
 import { decodeFlatHeader, encodeFlatIndex, flatVectors } from '../../electron/core/vectors/faissFormat.js';
-import { loadSegment, SegmentError, writeSegment } from '../../electron/core/vectors/segments.js';
+import { loadSegment, readSegment, readSegmentRows, SegmentError, writeSegment } from '../../electron/core/vectors/segments.js';
 import { CHATCHAT_FIXTURE, fixturePresent, tempDir } from '../helpers/env.js';
 
 const chatchatIndex = path.join(CHATCHAT_FIXTURE, 'knowledge_base/samples/vector_store/bge-large-zh-v1.5/index.faiss');
@@ -48,6 +48,21 @@ describe('FAISS flat segments written from a Float32Array', () => {
     expect(() => loadSegment(t.dir, seg.file, seg.sha256)).toThrow(/segments\/.*\.faiss: sha256 is/);
     fs.rmSync(abs);
     expect(() => loadSegment(t.dir, seg.file, seg.sha256)).toThrow(/the segment file is missing/);
+  });
+
+  it('checks the header of a segment the caller has hashed itself before FAISS reads it, and reads sampled rows from the file', () => {
+    const t = tempDir();
+    cleanup = t.cleanup;
+    const v = new Float32Array(40).map((_, i) => i / 7);
+    const seg = writeSegment(t.dir, v, 8);
+    const { index, header } = loadSegment(t.dir, seg.file, seg.sha256, { hashed: true });
+    expect(index.ntotal()).toBe(5);
+    expect(Array.from(readSegmentRows(t.dir, seg.file, header, 3, 2))).toEqual(Array.from(v.subarray(24, 40)));
+    expect(() => readSegmentRows(t.dir, seg.file, header, 4, 2)).toThrow(/past the end of the file/);
+    const abs = path.join(t.dir, seg.file);
+    fs.truncateSync(abs, fs.statSync(abs).size - 4);
+    expect(() => loadSegment(t.dir, seg.file, seg.sha256, { hashed: true })).toThrow(/segments\/.*\.faiss: size is \d+ bytes, the header implies \d+ \(truncated or padded\)/);
+    expect(() => readSegment(t.dir, seg.file, seg.sha256)).toThrow(/sha256 is/);
   });
 
   it('detects a truncated flat index from its header alone', () => {

@@ -10,6 +10,7 @@
 // Never throws for damaged data: every failure becomes a problem in the report.
 import fs from 'node:fs';
 import path from 'node:path';
+import '../vectors/nativeThreads.js'; // before faiss-node
 import faissNode from 'faiss-node';
 import { flatVectors } from '../vectors/faissFormat.js';
 import {

@@ -11,7 +11,7 @@ import { isTempName } from '../store/atomic.js';
 import { leftoverFolders } from '../store/sweep.js';
 import { sha256File } from '../util/hash.js';
 import { FLAT_HEADER_BYTES, decodeFlatHeader } from '../vectors/faissFormat.js';
-import { annKey, loadAnn, loadSegment, type FaissIndex } from '../vectors/segments.js';
+import { annKey, loadAnn, loadSegment, readSegmentRows, type FaissIndex } from '../vectors/segments.js';
 import { parseGoldenSet } from '../golden/validate.js';
 
 export type Severity = 'error' | 'warning';
@@ -195,7 +195,7 @@ export async function verifyDataRoot(db: Db, layout: DataRootLayout, options: Ve
       bad('segment-corrupt', (err as Error).message.replace(`${s.file}: `, ''));
       continue;
     }
-    const selfSearch = selfSearchFailures(loaded.index, loaded.bytes, s.dimension, loaded.header.vectors, SELF_SEARCH_SAMPLE);
+    const selfSearch = selfSearchFailures(loaded.index, (first, count) => readSegmentRows(layout.root, s.file, loaded.header, first, count), s.dimension, loaded.header.vectors, SELF_SEARCH_SAMPLE);
     checked.vectorsSelfSearched += selfSearch.tried;
     if (selfSearch.failed > 0) bad('segment-self-search', `${selfSearch.failed} of ${selfSearch.tried} sampled vectors did not find themselves first`);
     if (s.ann_file && s.ann_sha256 && fs.existsSync(path.join(layout.root, s.ann_file))) {
@@ -325,10 +325,10 @@ export function fastCatalogCheck(db: Db, file: string): string[] {
 
 /**
  * Stored vectors searched for themselves: the top hit must score as high as the vector itself.
- * The sampled vectors are read straight from the segment's bytes (no copy of the whole matrix)
+ * The sampled vectors are read straight from the segment file (a few rows, not the whole matrix)
  * and searched in one batch (FAISS scans the segment once for all of them, not once each).
  */
-function selfSearchFailures(index: { search(x: number[], k: number): { distances: number[]; labels: number[] } }, bytes: Buffer, dim: number, n: number, sample: number): { tried: number; failed: number } {
+function selfSearchFailures(index: { search(x: number[], k: number): { distances: number[]; labels: number[] } }, readRows: (first: number, count: number) => Float32Array, dim: number, n: number, sample: number): { tried: number; failed: number } {
   const step = Math.max(1, Math.floor(n / sample));
   let tried = 0;
   let failed = 0;
@@ -336,8 +336,7 @@ function selfSearchFailures(index: { search(x: number[], k: number): { distances
   const selfScores: number[] = [];
   const queries: number[] = [];
   for (let i = 0; i < n; i += step) {
-    const v = new Float32Array(dim);
-    for (let j = 0; j < dim; j++) v[j] = bytes.readFloatLE(FLAT_HEADER_BYTES + (i * dim + j) * 4);
+    const v = readRows(i, 1);
     let self = 0;
     for (let j = 0; j < dim; j++) self += v[j]! * v[j]!;
     tried++;

@@ -7,6 +7,7 @@
 // an exhaustive flat inner-product search costs about 0.39 µs per 384-dimension vector (6.3 ms
 // at 20k, 39 ms at 100k), so above ANN_MIN_VECTORS a flat search alone would take more than
 // about 10 ms of the 30 ms end-to-end budget. IVF with nprobe = nlist/10 scans ~10% of the lists.
+import './nativeThreads.js'; // before faiss-node
 import faissNode from 'faiss-node';
 import { writeContentAddressed } from '../store/atomic.js';
 import { sha256 } from '../util/hash.js';

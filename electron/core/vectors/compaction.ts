@@ -6,7 +6,7 @@ import path from 'node:path';
 import { type Db, nowIso } from '../store/catalog.js';
 import { type JobContext, throwIfCancelled } from '../jobs/jobs.js';
 import { flatVectors } from './faissFormat.js';
-import { loadSegment, writeSegment } from './segments.js';
+import { readSegment, writeSegment } from './segments.js';
 import { ANN_MIN_VECTORS, writeAnn } from './ann.js';
 
 export interface CompactionResult {
@@ -49,7 +49,7 @@ export function compactKb(db: Db, dataRoot: string, kbId: number, ctx?: JobConte
   let total = 0;
   segs.forEach((s, i) => {
     throwIfCancelled(ctx?.signal);
-    const { bytes } = loadSegment(dataRoot, s.file, s.sha256); // checks the sha256 before trusting it
+    const { bytes } = readSegment(dataRoot, s.file, s.sha256); // checks the sha256 before trusting it
     const vecs = flatVectors(bytes);
     for (const r of liveRows.iterate(s.id) as Iterable<{ row: number; chunk_id: number }>) {
       parts.push(vecs.subarray(r.row * dim, (r.row + 1) * dim));
@@ -96,7 +96,7 @@ export function segmentFilesOf(db: Db, kbId: number): string[] {
 export function ensureAnnIndexes(db: Db, dataRoot: string, kbId: number): number {
   const big = db.prepare('SELECT id, file, sha256, dimension FROM segment WHERE kb_id = ? AND vectors >= ? AND ann_file IS NULL').all(kbId, ANN_MIN_VECTORS) as { id: number; file: string; sha256: string; dimension: number }[];
   for (const s of big) {
-    const { bytes } = loadSegment(dataRoot, s.file, s.sha256);
+    const { bytes } = readSegment(dataRoot, s.file, s.sha256);
     const ann = writeAnn(dataRoot, flatVectors(bytes), s.dimension);
     db.prepare('UPDATE segment SET ann_file = ?, ann_sha256 = ?, ann_params = ? WHERE id = ?').run(ann.file, ann.sha256, JSON.stringify(ann.params), s.id);
   }
