@@ -115,10 +115,10 @@ describe('the staged verify of a restore', () => {
     expect(report.problems.map((p) => [p.code, p.path])).toContainEqual(['document-corrupt', rel]);
   });
 
-  it('runs the whole-catalog checks on another thread with the same verdicts as the staged verify running them itself', async () => {
+  it('runs the full-text check on another thread with the same verdict as the staged verify running it itself', async () => {
     const intact = stagedCopy('catalog-intact');
     const ok = await startDeepCatalogChecks(path.join(intact.dir, 'catalog.sqlite'));
-    expect(ok).toEqual({ integrity: { messages: [] }, fulltext: { error: null } });
+    expect(ok).toEqual({ fulltext: { error: null } });
     expect((await verifyStagedRoot(intact.dir, { hashes: intact.hashes, catalog: ok! })).report.ok).toBe(true);
 
     // A full-text entry for a chunk that does not exist: the index disagrees with the chunks.
@@ -135,10 +135,10 @@ describe('the staged verify of a restore', () => {
     expect(withWorker.length).toBeGreaterThan(0);
     expect(withWorker).toEqual(await codes(undefined));
 
-    // A catalog file that is not SQLite at all: integrity_check cannot run; the worker says so.
+    // A catalog file that is not SQLite at all: the check cannot run; the worker says so.
     const junk = path.join(t.dir, 'junk.sqlite');
     fs.writeFileSync(junk, crypto.randomBytes(8192));
     const j = await startDeepCatalogChecks(junk);
-    expect(j?.integrity).toEqual({ error: expect.stringMatching(/not a database/) });
+    expect(j?.fulltext).toEqual({ error: expect.stringMatching(/not a database/) });
   });
 });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openLifeline } from '../../electron/core/app.js';
-import { fastCatalogCheck, goldenProblems } from '../../electron/core/integrity/verify.js';
+import { DEEP_CATALOG_CHECKS, catalogIntegrityCheck, fastCatalogCheck, goldenProblems } from '../../electron/core/integrity/verify.js';
 import { MODELS_CACHE_FILE, modelsCacheProblem } from '../../electron/core/models/registry.js';
 import { CatalogDamagedError, CatalogError, catalogError, openCatalog } from '../../electron/core/store/catalog.js';
 import { tempDir } from '../helpers/env.js';
@@ -58,36 +58,36 @@ describe('catalog errors name the file and the problem', () => {
   });
 });
 
-describe("the catalog's fast check", () => {
-  /** A catalog with a few thousand chunks (and their full-text index), checkpointed into one file. */
-  function catalogFile(): { file: string; bytes: Buffer; pageSize: number } {
-    const file = path.join(dir(), 'catalog.sqlite');
-    const db = openCatalog(file);
-    db.prepare("INSERT INTO kb(name, created_at, embedder_id, embedder_version, embedder_dim, embedder_norm) VALUES ('k', '', 'hash', '1', 8, 'l2')").run();
-    db.prepare("INSERT INTO document(kb_id, name, blob_sha256, size, format, ingested_at) VALUES (1, 'd', 'x', 1, 'md', '')").run();
-    const ins = db.prepare('INSERT INTO chunk(kb_id, document_id, ordinal, text, char_start, char_end) VALUES (1, 1, ?, ?, 0, 1)');
-    db.transaction(() => {
-      for (let i = 0; i < 3000; i++) ins.run(i, `第${i}号规程：值班人员应检查${i % 97}号机柜 rack ${i} reading ${i * 7}`);
-    })();
-    db.prepare('DELETE FROM chunk WHERE ordinal % 3 = 0').run(); // some free pages
-    db.pragma('wal_checkpoint(TRUNCATE)');
-    const pageSize = db.pragma('page_size', { simple: true }) as number;
+/** A catalog with a few thousand chunks (and their full-text index), checkpointed into one file. */
+function catalogFile(): { file: string; bytes: Buffer; pageSize: number } {
+  const file = path.join(dir(), 'catalog.sqlite');
+  const db = openCatalog(file);
+  db.prepare("INSERT INTO kb(name, created_at, embedder_id, embedder_version, embedder_dim, embedder_norm) VALUES ('k', '', 'hash', '1', 8, 'l2')").run();
+  db.prepare("INSERT INTO document(kb_id, name, blob_sha256, size, format, ingested_at) VALUES (1, 'd', 'x', 1, 'md', '')").run();
+  const ins = db.prepare('INSERT INTO chunk(kb_id, document_id, ordinal, text, char_start, char_end) VALUES (1, 1, ?, ?, 0, 1)');
+  db.transaction(() => {
+    for (let i = 0; i < 3000; i++) ins.run(i, `第${i}号规程：值班人员应检查${i % 97}号机柜 rack ${i} reading ${i * 7}`);
+  })();
+  db.prepare('DELETE FROM chunk WHERE ordinal % 3 = 0').run(); // some free pages
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  db.close();
+  return { file, bytes: fs.readFileSync(file), pageSize };
+}
+const check = (file: string, bytes: Buffer) => {
+  for (const x of ['-wal', '-shm']) fs.rmSync(file + x, { force: true });
+  fs.writeFileSync(file, bytes);
+  const db = new Database(file, { readonly: true });
+  try {
+    return fastCatalogCheck(db, file);
+  } catch (err) {
+    return [`threw: ${(err as Error).message}`];
+  } finally {
     db.close();
-    return { file, bytes: fs.readFileSync(file), pageSize };
   }
-  const check = (file: string, bytes: Buffer) => {
-    for (const x of ['-wal', '-shm']) fs.rmSync(file + x, { force: true });
-    fs.writeFileSync(file, bytes);
-    const db = new Database(file, { readonly: true });
-    try {
-      return fastCatalogCheck(db, file);
-    } catch (err) {
-      return [`threw: ${(err as Error).message}`];
-    } finally {
-      db.close();
-    }
-  };
+};
 
+describe("the catalog's fast check", () => {
   it('passes a sound catalog, and finds a damaged page header, a lost page and a truncated file', () => {
     const { file, bytes, pageSize } = catalogFile();
     expect(check(file, bytes)).toEqual([]);
@@ -107,6 +107,107 @@ describe("the catalog's fast check", () => {
     // The last pages cut off.
     expect(check(file, bytes.subarray(0, (pages - 3) * pageSize))).not.toEqual([]);
     expect(check(file, bytes.subarray(0, bytes.length - 100))).not.toEqual([]);
+  });
+});
+
+describe("the catalog's deep check", () => {
+  const FULLTEXT = DEEP_CATALOG_CHECKS.fulltext;
+  /** Deep verify's two catalog checks (structure, then full text), and SQLite's own integrity_check; each "damaged" or not. */
+  const verdicts = (file: string, bytes: Buffer) => {
+    for (const x of ['-wal', '-shm']) fs.rmSync(file + x, { force: true });
+    fs.writeFileSync(file, bytes);
+    const db = new Database(file); // the full-text check is an INSERT command: not on a read-only connection
+    const damaged = (f: () => unknown[] | void) => {
+      try {
+        const r = f();
+        return Array.isArray(r) && r.length > 0;
+      } catch {
+        return true;
+      }
+    };
+    try {
+      let messages: string[];
+      try {
+        messages = catalogIntegrityCheck(db, file);
+      } catch (err) {
+        messages = [`threw: ${(err as Error).message}`];
+      }
+      const ours = messages.length > 0 || damaged(() => void db.prepare(FULLTEXT).run());
+      const sqlite = damaged(() => (db.pragma('integrity_check') as { integrity_check: string }[]).filter((r) => r.integrity_check !== 'ok'));
+      return { ours, sqlite, messages };
+    } finally {
+      db.close();
+    }
+  };
+
+  it('finds whatever PRAGMA integrity_check finds, on pages damaged at random', () => {
+    const { file, bytes, pageSize } = catalogFile();
+    expect(verdicts(file, bytes)).toMatchObject({ ours: false, sqlite: false });
+    const pages = bytes.length / pageSize;
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    let bothFound = 0;
+    const missed: string[] = [];
+    for (let trial = 0; trial < 200; trial++) {
+      const b = Buffer.from(bytes);
+      const page = 1 + rand(pages - 1); // not the file header's page
+      // Half the time a page's header or cell pointers (structure), else anywhere in the page.
+      const at = page * pageSize + (trial % 2 === 0 ? rand(24) : rand(pageSize));
+      b[at]! ^= 1 + rand(255);
+      const v = verdicts(file, b);
+      if (v.sqlite && !v.ours) missed.push(`byte ${at} (page ${page + 1})`);
+      if (v.sqlite && v.ours) bothFound++;
+    }
+    expect(missed).toEqual([]);
+    expect(bothFound).toBeGreaterThan(30); // the damage was real often enough to mean something
+  });
+
+  it('finds a damaged freelist and pages used twice or never, as integrity_check does', () => {
+    const { file, bytes, pageSize } = catalogFile();
+    const trunk = bytes.readUInt32BE(32);
+    expect(trunk).toBeGreaterThan(0);
+    expect(bytes.readUInt32BE(36)).toBeGreaterThan(1);
+    const at = (trunk - 1) * pageSize;
+    const cases: [string, (b: Buffer) => void, RegExp][] = [
+      ['the header counts one free page more', (b) => b.writeUInt32BE(b.readUInt32BE(36) + 1, 36), /Freelist: size is \d+ but should be \d+/],
+      ['a trunk page lists more leaves than fit', (b) => b.writeUInt32BE(pageSize, at + 4), /freelist leaf count too big on page \d+/],
+      ['a free leaf is page 2, a b-tree page', (b) => b.writeUInt32BE(2, at + 8), /page 2 is used twice/],
+      ['a free leaf past the end of the file', (b) => b.writeUInt32BE(bytes.length / pageSize + 5, at + 8), /Freelist: invalid page number \d+/],
+      ['the trunk chain loops back to itself', (b) => b.writeUInt32BE(trunk, at), /Freelist: 2nd reference to page \d+/],
+      ['a page no b-tree or freelist holds', (b) => b.writeUInt32BE(b.readUInt32BE(36) - 1, 36) && b.writeUInt32BE(b.readUInt32BE(at + 4) - 1, at + 4), /page \d+ is never used/],
+    ];
+    for (const [what, damage, message] of cases) {
+      const b = Buffer.from(bytes);
+      damage(b);
+      const v = verdicts(file, b);
+      expect(v.sqlite, what).toBe(true);
+      expect(v.ours, what).toBe(true);
+      expect(v.messages.join('; '), what).toMatch(message);
+    }
+  });
+
+  it('checks a sound catalog whose newest pages are in its WAL without false alarms, checkpointed or not', () => {
+    const { file } = catalogFile();
+    const db = openCatalog(file);
+    db.prepare('DELETE FROM chunk WHERE ordinal % 5 = 1').run(); // frames in the WAL, not yet in the file
+    expect(fs.statSync(`${file}-wal`).size).toBeGreaterThan(0);
+    expect(catalogIntegrityCheck(db, file)).toEqual([]);
+    // A reader holds an older snapshot: the WAL cannot be checkpointed in full, so the file's
+    // freelist is not the current one (pages freed since are only in the WAL).
+    const reader = new Database(file, { readonly: true });
+    reader.prepare('BEGIN').run();
+    reader.prepare('SELECT count(*) FROM chunk').get();
+    db.prepare('DELETE FROM chunk WHERE ordinal % 7 = 1').run();
+    try {
+      expect(catalogIntegrityCheck(db, file)).toEqual([]);
+    } finally {
+      reader.prepare('COMMIT').run();
+      reader.close();
+      db.close();
+    }
   });
 });
 

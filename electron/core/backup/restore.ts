@@ -39,7 +39,7 @@ export interface RestoreHooks {
   /**
    * Verifies the staged data root (deep); the swap happens only when it has no error. `known.hashes`:
    * every restored file's sha256, computed from its bytes as it was decrypted (path → sha256);
-   * `known.catalog`: the deep catalog checks, run on the restored catalog during the decryption.
+   * `known.catalog`: the deep full-text check, run on the restored catalog during the decryption.
    */
   verifyStaged(dir: string, known: { hashes: ReadonlyMap<string, string>; catalog?: DeepCatalogResults }): Promise<{ report: VerifyResult; kbs: KbCount[] }>;
   /** Called right before the swap: the live app must close its catalog. */

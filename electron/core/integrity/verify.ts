@@ -64,9 +64,9 @@ export interface VerifyOptions {
    */
   knownHashes?: ReadonlyMap<string, string>;
   /**
-   * The outcomes of {@link DEEP_CATALOG_CHECKS} run by the caller on this very catalog file (a
-   * restore runs them on another thread while it decrypts the other files); deep mode uses them
-   * instead of running the two whole-file checks again.
+   * The outcome of {@link DEEP_CATALOG_CHECKS} run by the caller on this very catalog file (a
+   * restore runs it on another thread while it decrypts the other files); deep mode uses it
+   * instead of running that whole-catalog check again.
    */
   deepCatalogResults?: DeepCatalogResults;
   /**
@@ -76,15 +76,17 @@ export interface VerifyOptions {
   loadedAnn?: Map<string, FaissIndex>;
 }
 
-/** The deep checks that read the whole catalog: SQLite's own integrity_check and FTS5's check of the full-text index against the chunks. */
+/**
+ * The deep check that reads the whole catalog and costs the most (~1 s at 100k chunks), run by a
+ * restore on another thread: FTS5's check of the full-text index, its structure and every entry
+ * against the chunks' text. (The structural check, catalogIntegrityCheck, stays in verify.)
+ */
 export const DEEP_CATALOG_CHECKS = {
-  integrity: 'PRAGMA integrity_check',
   fulltext: "INSERT INTO chunk_fts(chunk_fts, rank) VALUES ('integrity-check', 1)",
 } as const;
 
-/** What {@link DEEP_CATALOG_CHECKS} gave: integrity_check's messages other than "ok" (or its error), the full-text check's error (null: consistent). */
+/** What {@link DEEP_CATALOG_CHECKS} gave: the full-text check's error (null: consistent). */
 export interface DeepCatalogResults {
-  integrity: { messages: string[] } | { error: string };
   fulltext: { error: string | null };
 }
 
@@ -94,13 +96,11 @@ export async function verifyDataRoot(db: Db, layout: DataRootLayout, options: Ve
   const checked: VerifyReport['checked'] = { knowledgeBases: 0, documents: 0, chunks: 0, segments: 0, approximateIndexes: 0, blobsHashed: 0, bytesHashed: 0, vectorsSelfSearched: 0 };
   const rel = (p: string) => path.relative(layout.root, p).split(path.sep).join('/');
 
-  // 1. The catalog: the one thing that cannot be rebuilt. Deep: PRAGMA integrity_check. Fast:
+  // 1. The catalog: the one thing that cannot be rebuilt. Deep: integrity_check (catalogIntegrityCheck). Fast:
   // every b-tree page read and checked, and every page accounted for (fastCatalogCheck).
   let catalogOk = true;
   if (!options.skipCatalogCheck) try {
-    const given = options.deep ? options.deepCatalogResults?.integrity : undefined;
-    if (given && 'error' in given) throw new Error(given.error);
-    const msgs = options.deep ? (given ? given.messages : pragmaCheck(db, 'integrity_check')).map((m) => `PRAGMA integrity_check: ${m}`) : fastCatalogCheck(db, layout.catalog);
+    const msgs = options.deep ? catalogIntegrityCheck(db, layout.catalog) : fastCatalogCheck(db, layout.catalog);
     if (msgs.length) {
       catalogOk = false;
       problems.push({ code: 'catalog-corrupt', severity: 'error', path: 'catalog.sqlite', message: msgs.slice(0, 3).join('; '), repair: 'restore' });
@@ -275,6 +275,124 @@ function pragmaCheck(db: Db, pragma: string): string[] {
 
 /** The page of the SQLite lock byte (at 1 GiB), in no b-tree and not on the freelist. */
 const PENDING_BYTE = 0x40000000;
+
+/**
+ * The catalog's deep structural check: what `PRAGMA integrity_check` checks, but without its pass
+ * over the FTS5 index (the virtual table's xIntegrity, ~0.7 s at 100k chunks), which deep mode
+ * runs anyway as part of its full-text check (DEEP_CATALOG_CHECKS: the same index check, plus
+ * every entry against the chunks' text). It checks:
+ * - every table with its indexes, and the schema, with `PRAGMA integrity_check(<table>)`: every
+ *   page, cell and overflow chain, keys in order, index entries against their rows, NOT NULL,
+ *   CHECK and UNIQUE; with the schema (root page 1), SQLite also checks the freelist's structure;
+ * - what integrity_check checks only when given no table: every page used exactly once — by one
+ *   b-tree (dbstat walks each from its root) or by the freelist (walked here from the file's
+ *   header) — and none never used.
+ * A catalog whose WAL cannot be checkpointed in full (see mainFileCurrent) or with auto-vacuum
+ * (pointer-map pages) gets `PRAGMA integrity_check` itself.
+ * Returns problems found ([] when sound); a catalog that cannot be read throws.
+ */
+export function catalogIntegrityCheck(db: Db, file: string): string[] {
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  const pageCount = db.pragma('page_count', { simple: true }) as number;
+  if (!mainFileCurrent(db, file) || db.pragma('auto_vacuum', { simple: true }) !== 0) return pragmaCheck(db, 'integrity_check').map((m) => `PRAGMA integrity_check: ${m}`);
+  const out: string[] = [];
+  const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND coalesce(sql, '') NOT LIKE 'CREATE VIRTUAL%'").pluck().all() as string[];
+  for (const name of ['sqlite_schema', ...tables]) {
+    for (const m of pragmaCheck(db, `integrity_check("${name.replace(/"/g, '""')}")`)) out.push(`PRAGMA integrity_check(${name}): ${m.replace(/^\*\*\* in database main \*\*\*\n/, '').replace(/\n/g, '; ')}`);
+  }
+  if (out.length > 0) return out;
+  // Every page: in which b-tree (dbstat walks each from its root, overflow pages included), or free.
+  const owner: (string | undefined)[] = new Array(pageCount + 1);
+  const MAX = 20;
+  const note = (m: string) => {
+    if (out.length < MAX) out.push(m);
+  };
+  for (const r of db.prepare('SELECT name, pageno FROM dbstat').iterate() as Iterable<{ name: string; pageno: number }>) {
+    if (r.pageno < 1 || r.pageno > pageCount) note(`page ${r.pageno} of ${r.name} is past the end of the file (${pageCount} pages)`);
+    else if (owner[r.pageno] !== undefined) note(`page ${r.pageno} is used twice (${owner[r.pageno]} and ${r.name})`);
+    else owner[r.pageno] = r.name;
+  }
+  const lockPage = pageCount > PENDING_BYTE / pageSize ? PENDING_BYTE / pageSize + 1 : 0;
+  if (lockPage) owner[lockPage] = '(the lock-byte page)';
+  const free = freelistProblems(file, pageSize, pageCount, owner);
+  for (const m of free) note(m);
+  // (A broken freelist leaves its other pages unmarked: "never used" would only repeat it.)
+  if (free.length === 0) for (let p = 1; p <= pageCount && out.length < MAX; p++) if (owner[p] === undefined) note(`page ${p} is never used`);
+  return out;
+}
+
+/**
+ * True when every committed page is in the catalog file itself (its freelist is read from there):
+ * no WAL, or a WAL whose frames a checkpoint has just copied back in full. Nothing can commit
+ * meanwhile: the check runs synchronously on this connection, the app's only writer, and the data
+ * root is locked to this process. False (integrity_check itself then runs) when the checkpoint
+ * cannot complete, e.g. a reader holds an older snapshot, or on a read-only connection.
+ */
+function mainFileCurrent(db: Db, file: string): boolean {
+  let walBytes = 0;
+  try {
+    walBytes = fs.statSync(`${file}-wal`).size;
+  } catch {
+    return true; // no WAL file
+  }
+  if (walBytes === 0) return true;
+  try {
+    const [r] = db.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
+    return r !== undefined && r.busy === 0 && r.log === r.checkpointed;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Walks the freelist from the file's header (first trunk page at byte 32, page total at 36), as
+ * SQLite's integrity_check does, marking each page in `owner`; returns what is wrong with it
+ * (SQLite's own check of the schema has usually said so first).
+ */
+function freelistProblems(file: string, pageSize: number, pageCount: number, owner: (string | undefined)[]): string[] {
+  const out: string[] = [];
+  const fd = fs.openSync(file, 'r');
+  try {
+    const header = Buffer.alloc(100);
+    fs.readSync(fd, header, 0, 100, 0);
+    const usable = pageSize - header[20]!;
+    const expected = header.readUInt32BE(36);
+    const page = Buffer.alloc(pageSize);
+    let found = 0;
+    let trunk = header.readUInt32BE(32);
+    const take = (p: number, what: string): boolean => {
+      if (p < 2 || p > pageCount) {
+        out.push(`the freelist names page ${p} (${what}), outside the file's ${pageCount} pages`);
+        return false;
+      }
+      if (owner[p] !== undefined) {
+        out.push(`page ${p} is used twice (${owner[p]} and the freelist)`);
+        return false;
+      }
+      owner[p] = '(freelist)';
+      found++;
+      return true;
+    };
+    while (trunk !== 0) {
+      if (!take(trunk, 'a trunk page')) break;
+      if (fs.readSync(fd, page, 0, pageSize, (trunk - 1) * pageSize) !== pageSize) {
+        out.push(`freelist trunk page ${trunk} cannot be read in full`);
+        break;
+      }
+      const leaves = page.readUInt32BE(4);
+      if (leaves > usable / 4 - 2) {
+        out.push(`freelist trunk page ${trunk} lists ${leaves} leaf pages; at most ${usable / 4 - 2} fit`);
+        break;
+      }
+      for (let i = 0; i < leaves; i++) take(page.readUInt32BE(8 + 4 * i), `a leaf of trunk page ${trunk}`);
+      trunk = page.readUInt32BE(0);
+    }
+    if (found !== expected && out.length === 0) out.push(`the freelist holds ${found} pages; the file's header counts ${expected}`);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return out;
+}
 
 /**
  * The catalog's fast check: what `PRAGMA quick_check` checks, minus the FTS5 index's own
