@@ -5,6 +5,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { decryptBuffer, generateIdentity, openPayload, prepareEncryption } from '../../electron/core/backup/age.js';
@@ -228,6 +229,17 @@ describe.skipIf(!offload.available())('the workers seal and open age payloads', 
       const { payloadKey: k, payloadOffset } = await openPayload(f, me.identity);
       expect(await offload.openFile(f, payloadOffset, path.join(t.dir, 'bad.out'), k, { fsync: false, mode: 0o600 }), what).toBeNull();
     }
+  });
+
+  it.skipIf(process.platform !== 'linux')('the workers run below the main thread: their nice value is 10, the main thread keeps its own', async () => {
+    const s = src(crypto.randomBytes(1000));
+    const { preamble, payloadKey } = prepareEncryption(me.recipient);
+    await offload.sealFile(s, path.join(t.dir, 'nice.age'), preamble, payloadKey, { fsync: false, mode: 0o600 });
+    // Field 19 of /proc/<pid>/task/<tid>/stat (after the parenthesised name) is the thread's nice value.
+    const nice = (tid: string) => Number(fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[16]);
+    const threads = fs.readdirSync('/proc/self/task');
+    expect(nice(String(process.pid))).toBe(os.getPriority(0));
+    expect(threads.filter((tid) => nice(tid) === 10).length).toBeGreaterThanOrEqual(1);
   });
 
   it('a restore reports a damaged large blob exactly (decrypted again on the main thread) and leaves nothing behind', async () => {

@@ -23,6 +23,11 @@ const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
 const crypto = require('node:crypto');
+// Bulk work yields to the main thread (the console's requests, a restore's many small files and
+// its verify) and to the catalog checks: with 2 cores, a restore of 1 GB ended ~0.2 s sooner
+// (median of 5 alternating runs). On Linux this sets this thread's nice value only; elsewhere it
+// would set the whole process's, so it is not done there.
+if (process.platform === 'linux') { try { require('node:os').setPriority(0, 10); } catch {} }
 const CHUNK = 65536, TAG = 16, CT_CHUNK = CHUNK + TAG, IO = 1 << 20;
 const rbuf = Buffer.allocUnsafe(IO);
 const hashes = new Map();
