@@ -21,6 +21,8 @@ try {
   try {
     let fulltext = { error: null };
     try {
+      // As runFulltextCheck in verify: a page cache the size of the catalog for the check.
+      db.pragma('cache_size = ' + workerData.sql.cacheSize);
       db.prepare(workerData.sql.fulltext).run();
     } catch (err) {
       fulltext = { error: String(err && err.message || err) };

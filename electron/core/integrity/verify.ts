@@ -83,7 +83,24 @@ export interface VerifyOptions {
  */
 export const DEEP_CATALOG_CHECKS = {
   fulltext: "INSERT INTO chunk_fts(chunk_fts, rank) VALUES ('integrity-check', 1)",
+  /** The page cache the check runs with (KiB, negative as SQLite takes it): see runFulltextCheck. */
+  cacheSize: -262144,
 } as const;
+
+/**
+ * Runs the full-text check with a page cache the size of the catalog (at most 256 MB, filled only
+ * as pages are read, given back after): with the default 2 MB cache it reads index pages again
+ * and again, each a system call (116k for 100k chunks; ~0.25 s of a ~1.2 s check).
+ */
+export function runFulltextCheck(db: Db): void {
+  const before = db.pragma('cache_size', { simple: true }) as number;
+  db.pragma(`cache_size = ${DEEP_CATALOG_CHECKS.cacheSize}`);
+  try {
+    db.prepare(DEEP_CATALOG_CHECKS.fulltext).run();
+  } finally {
+    db.pragma(`cache_size = ${before}`);
+  }
+}
 
 /** What {@link DEEP_CATALOG_CHECKS} gave: the full-text check's error (null: consistent). */
 export interface DeepCatalogResults {
@@ -242,7 +259,7 @@ export async function verifyDataRoot(db: Db, layout: DataRootLayout, options: Ve
     let error = options.deepCatalogResults ? options.deepCatalogResults.fulltext.error : null;
     if (!options.deepCatalogResults) {
       try {
-        db.prepare(DEEP_CATALOG_CHECKS.fulltext).run();
+        runFulltextCheck(db);
       } catch (err) {
         error = (err as Error).message;
       }
