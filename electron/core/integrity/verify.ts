@@ -305,13 +305,19 @@ const PENDING_BYTE = 0x40000000;
  *   b-tree (dbstat walks each from its root) or by the freelist (walked here from the file's
  *   header) — and none never used.
  * A catalog whose WAL cannot be checkpointed in full (see mainFileCurrent) or with auto-vacuum
- * (pointer-map pages) gets `PRAGMA integrity_check` itself.
+ * (pointer-map pages), or a SQLite without dbstat, gets `PRAGMA integrity_check` itself.
  * Returns problems found ([] when sound); a catalog that cannot be read throws.
  */
 export function catalogIntegrityCheck(db: Db, file: string): string[] {
   const pageSize = db.pragma('page_size', { simple: true }) as number;
   const pageCount = db.pragma('page_count', { simple: true }) as number;
-  if (!mainFileCurrent(db, file) || db.pragma('auto_vacuum', { simple: true }) !== 0) return pragmaCheck(db, 'integrity_check').map((m) => `PRAGMA integrity_check: ${m}`);
+  let pages: { iterate(): IterableIterator<unknown> } | null = null;
+  try {
+    pages = db.prepare('SELECT name, pageno FROM dbstat');
+  } catch {
+    // SQLite built without dbstat: no page accounting here
+  }
+  if (!pages || !mainFileCurrent(db, file) || db.pragma('auto_vacuum', { simple: true }) !== 0) return pragmaCheck(db, 'integrity_check').map((m) => `PRAGMA integrity_check: ${m}`);
   const out: string[] = [];
   const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND coalesce(sql, '') NOT LIKE 'CREATE VIRTUAL%'").pluck().all() as string[];
   for (const name of ['sqlite_schema', ...tables]) {
@@ -324,7 +330,7 @@ export function catalogIntegrityCheck(db: Db, file: string): string[] {
   const note = (m: string) => {
     if (out.length < MAX) out.push(m);
   };
-  for (const r of db.prepare('SELECT name, pageno FROM dbstat').iterate() as Iterable<{ name: string; pageno: number }>) {
+  for (const r of pages.iterate() as Iterable<{ name: string; pageno: number }>) {
     if (r.pageno < 1 || r.pageno > pageCount) note(`page ${r.pageno} of ${r.name} is past the end of the file (${pageCount} pages)`);
     else if (owner[r.pageno] !== undefined) note(`page ${r.pageno} is used twice (${owner[r.pageno]} and ${r.name})`);
     else owner[r.pageno] = r.name;
