@@ -873,6 +873,13 @@ export function nextRunAt(policy: BackupPolicy, lastAttempt: string | null, now 
 export async function verifyStagedRoot(dir: string, known?: { hashes?: ReadonlyMap<string, string>; catalog?: DeepCatalogResults; loadedAnn?: Map<string, FaissIndex> }): Promise<{ report: VerifyResult; kbs: { name: string; documents: number; chunks: number }[] }> {
   const staged = await openLifeline({ dataDir: dir, shell: 'cli', seedDemo: false, maintenance: false, warmUp: false, command: 'restore staging check' });
   try {
+    // What opening it wrote, back into the catalog file: the deep check then reads the freelist
+    // from the file instead of running integrity_check whole (see catalogIntegrityCheck).
+    try {
+      staged.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // the check runs integrity_check whole
+    }
     const report = await staged.verify(true, { knownHashes: known?.hashes, deepCatalogResults: known?.catalog, loadedAnn: known?.loadedAnn });
     const kbs = staged.knowledge.listKbs().map((k) => ({ name: k.name, documents: k.documents, chunks: k.chunks }));
     return { report, kbs };

@@ -189,25 +189,22 @@ describe("the catalog's deep check", () => {
     }
   });
 
-  it('checks a sound catalog whose newest pages are in its WAL without false alarms, checkpointed or not', () => {
+  it('writes nothing to a catalog with WAL frames: it runs integrity_check whole there, and the freelist check once they are checkpointed', () => {
     const { file } = catalogFile();
     const db = openCatalog(file);
     db.prepare('DELETE FROM chunk WHERE ordinal % 5 = 1').run(); // frames in the WAL, not yet in the file
-    expect(fs.statSync(`${file}-wal`).size).toBeGreaterThan(0);
+    const wal = fs.statSync(`${file}-wal`).size;
+    expect(wal).toBeGreaterThan(0);
+    const before = fs.readFileSync(file);
+    // The file's freelist is not the current one (pages freed since are only in the WAL): read
+    // from the file, it would give false alarms.
     expect(catalogIntegrityCheck(db, file)).toEqual([]);
-    // A reader holds an older snapshot: the WAL cannot be checkpointed in full, so the file's
-    // freelist is not the current one (pages freed since are only in the WAL).
-    const reader = new Database(file, { readonly: true });
-    reader.prepare('BEGIN').run();
-    reader.prepare('SELECT count(*) FROM chunk').get();
-    db.prepare('DELETE FROM chunk WHERE ordinal % 7 = 1').run();
-    try {
-      expect(catalogIntegrityCheck(db, file)).toEqual([]);
-    } finally {
-      reader.prepare('COMMIT').run();
-      reader.close();
-      db.close();
-    }
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+    expect(fs.statSync(`${file}-wal`).size).toBe(wal);
+    // Checkpointed by its owner, it is checked from the file, and is sound.
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    expect(catalogIntegrityCheck(db, file)).toEqual([]);
+    db.close();
   });
 });
 

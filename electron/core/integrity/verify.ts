@@ -304,7 +304,7 @@ const PENDING_BYTE = 0x40000000;
  * - what integrity_check checks only when given no table: every page used exactly once — by one
  *   b-tree (dbstat walks each from its root) or by the freelist (walked here from the file's
  *   header) — and none never used.
- * A catalog whose WAL cannot be checkpointed in full (see mainFileCurrent) or with auto-vacuum
+ * A catalog with frames in its WAL (see mainFileCurrent) or with auto-vacuum
  * (pointer-map pages), or a SQLite without dbstat, gets `PRAGMA integrity_check` itself.
  * Returns problems found ([] when sound); a catalog that cannot be read throws.
  */
@@ -317,7 +317,7 @@ export function catalogIntegrityCheck(db: Db, file: string): string[] {
   } catch {
     // SQLite built without dbstat: no page accounting here
   }
-  if (!pages || !mainFileCurrent(db, file) || db.pragma('auto_vacuum', { simple: true }) !== 0) return pragmaCheck(db, 'integrity_check').map((m) => `PRAGMA integrity_check: ${m}`);
+  if (!pages || !mainFileCurrent(file) || db.pragma('auto_vacuum', { simple: true }) !== 0) return pragmaCheck(db, 'integrity_check').map((m) => `PRAGMA integrity_check: ${m}`);
   const out: string[] = [];
   const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND coalesce(sql, '') NOT LIKE 'CREATE VIRTUAL%'").pluck().all() as string[];
   for (const name of ['sqlite_schema', ...tables]) {
@@ -346,24 +346,15 @@ export function catalogIntegrityCheck(db: Db, file: string): string[] {
 
 /**
  * True when every committed page is in the catalog file itself (its freelist is read from there):
- * no WAL, or a WAL whose frames a checkpoint has just copied back in full. Nothing can commit
- * meanwhile: the check runs synchronously on this connection, the app's only writer, and the data
- * root is locked to this process. False (integrity_check itself then runs) when the checkpoint
- * cannot complete, e.g. a reader holds an older snapshot, or on a read-only connection.
+ * no WAL file, or an empty one. Verify does not checkpoint to get there: it writes nothing to the
+ * catalog (on a full disk a checkpoint can take the last free blocks). A caller that owns the
+ * catalog checkpoints it first (the restore's staged verify does).
  */
-function mainFileCurrent(db: Db, file: string): boolean {
-  let walBytes = 0;
+function mainFileCurrent(file: string): boolean {
   try {
-    walBytes = fs.statSync(`${file}-wal`).size;
+    return fs.statSync(`${file}-wal`).size === 0;
   } catch {
     return true; // no WAL file
-  }
-  if (walBytes === 0) return true;
-  try {
-    const [r] = db.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
-    return r !== undefined && r.busy === 0 && r.log === r.checkpointed;
-  } catch {
-    return false;
   }
 }
 
