@@ -10,8 +10,7 @@ import type { DataRootLayout } from '../store/dataRoot.js';
 import { isTempName } from '../store/atomic.js';
 import { leftoverFolders } from '../store/sweep.js';
 import { sha256File } from '../util/hash.js';
-import { FLAT_HEADER_BYTES, decodeFlatHeader } from '../vectors/faissFormat.js';
-import { annKey, loadAnn, loadSegment, readSegmentRows, type FaissIndex } from '../vectors/segments.js';
+import { annKey, loadAnn, loadSegment, readSegmentHeader, readSegmentRows, type FaissIndex } from '../vectors/segments.js';
 import { parseGoldenSet } from '../golden/validate.js';
 
 export type Severity = 'error' | 'warning';
@@ -184,17 +183,13 @@ export async function verifyDataRoot(db: Db, layout: DataRootLayout, options: Ve
     }
     const size = fs.statSync(p).size;
     try {
-      const head = Buffer.alloc(FLAT_HEADER_BYTES);
-      const fd = fs.openSync(p, 'r');
-      fs.readSync(fd, head, 0, FLAT_HEADER_BYTES, 0);
-      fs.closeSync(fd);
-      const h = decodeFlatHeader(head, size);
+      const h = readSegmentHeader(layout.root, s.file);
       if (h.dimension !== s.dimension || h.vectors !== s.vectors || h.dimension !== dims.get(s.kb_id)) {
         bad('segment-mismatch', `the segment holds ${h.vectors}×${h.dimension}, the catalog records ${s.vectors}×${s.dimension}`);
         continue;
       }
     } catch (err) {
-      bad('segment-corrupt', `the segment is damaged: ${(err as Error).message}`);
+      bad('segment-corrupt', `the segment is damaged: ${(err as Error).message.replace(`${s.file}: `, '')}`);
       continue;
     }
     if (s.ann_file) {
@@ -290,8 +285,21 @@ function pragmaCheck(db: Db, pragma: string): string[] {
   return (db.pragma(pragma) as Record<string, string>[]).map((r) => String(Object.values(r)[0])).filter((m) => m !== 'ok');
 }
 
-/** The page of the SQLite lock byte (at 1 GiB), in no b-tree and not on the freelist. */
-const PENDING_BYTE = 0x40000000;
+/** The page of the SQLite lock byte (at 1 GiB), in no b-tree and not on the freelist; 0 when the file is smaller. */
+function lockBytePage(pageSize: number, pageCount: number): number {
+  const PENDING_BYTE = 0x40000000;
+  return pageCount > PENDING_BYTE / pageSize ? PENDING_BYTE / pageSize + 1 : 0;
+}
+
+/** `PRAGMA <pragma>(<table>)` (quick_check or integrity_check) on every table and the schema; each problem named by its table. */
+function perTableCheck(db: Db, pragma: 'quick_check' | 'integrity_check'): string[] {
+  const out: string[] = [];
+  const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND coalesce(sql, '') NOT LIKE 'CREATE VIRTUAL%'").pluck().all() as string[];
+  for (const name of ['sqlite_schema', ...tables]) {
+    for (const m of pragmaCheck(db, `${pragma}("${name.replace(/"/g, '""')}")`)) out.push(`PRAGMA ${pragma}(${name}): ${m.replace(/^\*\*\* in database main \*\*\*\n/, '').replace(/\n/g, '; ')}`);
+  }
+  return out;
+}
 
 /**
  * The catalog's deep structural check: what `PRAGMA integrity_check` checks, but without its pass
@@ -318,11 +326,7 @@ export function catalogIntegrityCheck(db: Db, file: string): string[] {
     // SQLite built without dbstat: no page accounting here
   }
   if (!pages || !mainFileCurrent(file) || db.pragma('auto_vacuum', { simple: true }) !== 0) return pragmaCheck(db, 'integrity_check').map((m) => `PRAGMA integrity_check: ${m}`);
-  const out: string[] = [];
-  const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND coalesce(sql, '') NOT LIKE 'CREATE VIRTUAL%'").pluck().all() as string[];
-  for (const name of ['sqlite_schema', ...tables]) {
-    for (const m of pragmaCheck(db, `integrity_check("${name.replace(/"/g, '""')}")`)) out.push(`PRAGMA integrity_check(${name}): ${m.replace(/^\*\*\* in database main \*\*\*\n/, '').replace(/\n/g, '; ')}`);
-  }
+  const out = perTableCheck(db, 'integrity_check');
   if (out.length > 0) return out;
   // Every page: in which b-tree (dbstat walks each from its root, overflow pages included), or free.
   const owner: (string | undefined)[] = new Array(pageCount + 1);
@@ -335,7 +339,7 @@ export function catalogIntegrityCheck(db: Db, file: string): string[] {
     else if (owner[r.pageno] !== undefined) note(`page ${r.pageno} is used twice (${owner[r.pageno]} and ${r.name})`);
     else owner[r.pageno] = r.name;
   }
-  const lockPage = pageCount > PENDING_BYTE / pageSize ? PENDING_BYTE / pageSize + 1 : 0;
+  const lockPage = lockBytePage(pageSize, pageCount);
   if (lockPage) owner[lockPage] = '(the lock-byte page)';
   const free = freelistProblems(file, pageSize, pageCount, owner);
   for (const m of free) note(m);
@@ -428,18 +432,9 @@ export function fastCatalogCheck(db: Db, file: string): string[] {
   const pageCount = db.pragma('page_count', { simple: true }) as number;
   const freelist = db.pragma('freelist_count', { simple: true }) as number;
   const size = fs.statSync(file).size;
-  let walBytes = 0;
-  try {
-    walBytes = fs.statSync(`${file}-wal`).size;
-  } catch {
-    // no WAL file: every page is in the main file
-  }
   if (size % pageSize !== 0) out.push(`the file is ${size} bytes, not a whole number of ${pageSize}-byte pages`);
-  else if (walBytes === 0 && size < pageCount * pageSize) out.push(`the file holds ${size / pageSize} pages, its header counts ${pageCount} (truncated)`);
-  const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND coalesce(sql, '') NOT LIKE 'CREATE VIRTUAL%'").pluck().all() as string[];
-  for (const name of ['sqlite_schema', ...tables]) {
-    for (const m of pragmaCheck(db, `quick_check("${name.replace(/"/g, '""')}")`)) out.push(`PRAGMA quick_check(${name}): ${m}`);
-  }
+  else if (mainFileCurrent(file) && size < pageCount * pageSize) out.push(`the file holds ${size / pageSize} pages, its header counts ${pageCount} (truncated)`);
+  out.push(...perTableCheck(db, 'quick_check'));
   if (out.length === 0 && db.pragma('auto_vacuum', { simple: true }) === 0) {
     let inTrees: number | null = null;
     try {
@@ -447,7 +442,7 @@ export function fastCatalogCheck(db: Db, file: string): string[] {
     } catch {
       // SQLite built without dbstat: no page accounting
     }
-    const lockPage = pageCount > PENDING_BYTE / pageSize ? 1 : 0;
+    const lockPage = lockBytePage(pageSize, pageCount) ? 1 : 0;
     if (inTrees !== null && inTrees + freelist + lockPage !== pageCount) {
       out.push(`page accounting: ${pageCount} pages, but the tables and indexes use ${inTrees} and the freelist counts ${freelist}`);
     }

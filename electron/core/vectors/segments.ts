@@ -64,7 +64,7 @@ export interface LoadedSegment {
  */
 export function loadSegment(dataRoot: string, file: string, expectedSha256: string, opts: { hashed?: boolean } = {}): LoadedSegment {
   const abs = path.join(dataRoot, file);
-  const header = checkSegmentFile(abs, file, expectedSha256, opts);
+  const header = checkSegmentFile(dataRoot, file, expectedSha256, opts);
   try {
     return { header, index: indexFiles.read(abs) };
   } catch (err) {
@@ -103,13 +103,13 @@ export function readSegmentRows(dataRoot: string, file: string, header: FlatHead
   return out;
 }
 
-/** The sha256 (streamed, unless `hashed`) and the header of a segment file; SegmentError when either is wrong. */
-function checkSegmentFile(abs: string, file: string, expectedSha256: string, opts: { hashed?: boolean }): FlatHeader {
+/** A segment file's header, checked against the file's size (no other read); SegmentError when it cannot be read or is wrong. */
+export function readSegmentHeader(dataRoot: string, file: string): FlatHeader {
   let size: number;
   const head = Buffer.alloc(FLAT_HEADER_BYTES);
   let got = 0;
   try {
-    const fd = fs.openSync(abs, 'r');
+    const fd = fs.openSync(path.join(dataRoot, file), 'r');
     try {
       size = fs.fstatSync(fd).size;
       got = fs.readSync(fd, head, 0, FLAT_HEADER_BYTES, 0);
@@ -119,20 +119,25 @@ function checkSegmentFile(abs: string, file: string, expectedSha256: string, opt
   } catch (err) {
     throw missing(file, err);
   }
-  if (!opts.hashed) {
-    let actual: string;
-    try {
-      actual = sha256File(abs);
-    } catch (err) {
-      throw missing(file, err);
-    }
-    if (actual !== expectedSha256) throw checksumError(file, actual, expectedSha256);
-  }
   try {
     return decodeFlatHeader(head.subarray(0, got), size);
   } catch (err) {
     throw new SegmentError(file, 'header', (err as Error).message);
   }
+}
+
+/** The sha256 (streamed, unless `hashed`) and the header of a segment file; SegmentError when either is wrong. */
+function checkSegmentFile(dataRoot: string, file: string, expectedSha256: string, opts: { hashed?: boolean }): FlatHeader {
+  if (!opts.hashed) {
+    let actual: string;
+    try {
+      actual = sha256File(path.join(dataRoot, file));
+    } catch (err) {
+      throw missing(file, err);
+    }
+    if (actual !== expectedSha256) throw checksumError(file, actual, expectedSha256);
+  }
+  return readSegmentHeader(dataRoot, file);
 }
 
 function missing(file: string, err: unknown): SegmentError {
