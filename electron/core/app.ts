@@ -407,7 +407,8 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
       const scanned = models.scan(true, { hashFile: modelHashes.hashFile });
       scanned.catch(() => undefined); // awaited below; unlocking may fail first
       const repo = Repository.isRepository(repoDir) ? await openRepo(repoDir, passphrase) : await initRepo(repoDir, passphrase, true);
-      const result = await jobs.run('backup', `Backup to ${repoDir}`, async (ctx) => backupDataRoot(db, layout, await scanned, repo, ctx, { hashedNow: modelHashes.hashed }));
+      // The scan goes on beside the catalog copy; the backup takes the models once it is done.
+      const result = await jobs.run('backup', `Backup to ${repoDir}`, async (ctx) => backupDataRoot(db, layout, scanned, repo, ctx, { hashedNow: modelHashes.hashed }));
       const pruned = pruneRepository(repo, backupPolicy().keepDailySnapshots);
       setMeta(db, 'last_backup_good', JSON.stringify({ at: new Date().toISOString(), repo: repo.dir, snapshot: result.snapshot }));
       setMeta(db, 'last_backup_at', new Date().toISOString());

@@ -206,6 +206,28 @@ describe.skipIf(!offload.available())('the workers seal and open age payloads', 
     });
   }
 
+  it('a file hashed moments ago is sealed without hashing it again: no sha256 comes back, and the age file is the same', async () => {
+    const plain = crypto.randomBytes(2 * CHUNK + 7);
+    const sealed = path.join(t.dir, 'nohash.age');
+    const { preamble, payloadKey } = prepareEncryption(me.recipient);
+    const r = await offload.sealFile(src(plain), sealed, preamble, payloadKey, { fsync: false, mode: 0o600, hash: false, size: plain.length });
+    expect(r).toEqual({ sha256: null, plaintextBytes: plain.length, ciphertextBytes: fs.statSync(sealed).size });
+    expect(decryptBuffer(fs.readFileSync(sealed), me.identity).equals(plain)).toBe(true);
+  });
+
+  it('a backup cancelled while workers still seal its large files leaves neither temp files nor blobs behind', async () => {
+    const dir = path.join(t.dir, 'abort-repo');
+    const r = await Repository.init(dir, PASS);
+    const w = r.blobWriter();
+    const files = Array.from({ length: 4 }, () => crypto.randomBytes(5_000_000));
+    const puts = files.map((b) => w.put(src(b), r.blobName(sha(b)), { sha256: sha(b) }));
+    await w.abort(); // at once: every seal is still under way
+    const outcomes = await Promise.allSettled(puts);
+    expect(outcomes.every((o) => o.status === 'rejected')).toBe(true);
+    expect(tmpsIn(dir)).toEqual([]);
+    expect(r.allBlobs()).toEqual([]);
+  });
+
   it('a payload that is cut, extended, or has a flipped byte does not open on a worker (null)', async () => {
     const plain = crypto.randomBytes(3 * CHUNK + 100);
     const s = src(plain);

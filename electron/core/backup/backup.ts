@@ -46,7 +46,14 @@ interface CatalogMemo {
  * recordingHasher): unchanged since (size, mtime), their content is not hashed a second time as it
  * is encrypted. Every other file is checked against its recorded sha256 in the encryption pass.
  */
-export async function backupDataRoot(db: Db, layout: DataRootLayout, models: ModelEntry[], repo: Repository, ctx?: JobContext, opts: { hashedNow?: HashedNow } = {}): Promise<BackupResult> {
+export async function backupDataRoot(
+  db: Db,
+  layout: DataRootLayout,
+  models: ModelEntry[] | Promise<ModelEntry[]>,
+  repo: Repository,
+  ctx?: JobContext,
+  opts: { hashedNow?: HashedNow } = {},
+): Promise<BackupResult> {
   const started = Date.now();
   const tmpDir = fs.mkdtempSync(path.join(layout.root, '.backup-tmp-'));
   try {
@@ -117,7 +124,9 @@ export async function backupDataRoot(db: Db, layout: DataRootLayout, models: Mod
         files.push({ path: `${sub}/${name}`, abs, sha256: await sha256OfFile(abs), size: fs.statSync(abs).size, class: cls });
       }
     }
-    for (const m of models) {
+    // The models last: the caller's scan (hashing any model file that changed, on a worker) ran
+    // beside the catalog copy.
+    for (const m of await models) {
       if (m.sha256 && !m.error) files.push({ path: `models/${m.name}`, abs: path.join(layout.models, m.name), sha256: m.sha256, size: m.bytes, class: 'models' });
     }
     // 3. Data first: every file not yet in the repository, a few at a time (reads, writes and
@@ -132,9 +141,13 @@ export async function backupDataRoot(db: Db, layout: DataRootLayout, models: Mod
     const writer = repo.blobWriter();
     const queued = new Set<string>();
     try {
-      // Largest first, so the big files' streams overlap the many small ones instead of ending alone.
+      // Largest first, so the big files overlap the many small ones instead of ending alone. The
+      // files a worker seals are all handed over at once (the workers queue them, balanced by
+      // size); the rest go a few at a time through this thread, from the start.
       const order = files.map((_, i) => i).sort((a, b) => files[b]!.size - files[a]!.size);
-      await forEachLimit(order, CONCURRENCY, async (i) => {
+      const offloaded = order.filter((i) => writer.offloads(files[i]!.size));
+      const here = order.filter((i) => !writer.offloads(files[i]!.size));
+      const one = async (i: number) => {
         throwIfCancelled(ctx?.signal);
         const f = files[i]!;
         const blob = manifestFiles[i]!.blob;
@@ -147,7 +160,9 @@ export async function backupDataRoot(db: Db, layout: DataRootLayout, models: Mod
         }
         bytesDone += f.size;
         ctx?.progress({ done: ++done, total: files.length, bytesDone, bytesTotal, message: f.path });
-      });
+      };
+      const settled = await Promise.allSettled([forEachLimit(offloaded, offloaded.length || 1, one), forEachLimit(here, CONCURRENCY, one)]);
+      for (const s of settled) if (s.status === 'rejected') throw s.reason;
       // Every blob durable under its name before the manifest that names them.
       await writer.finish();
     } catch (err) {

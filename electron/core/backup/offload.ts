@@ -95,17 +95,18 @@ function withFiles(m, body) {
   }
 }
 
-// Encrypts src into dest (created, mode): the preamble, then the sealed payload; hashes the plaintext.
+// Encrypts src into dest (created, mode): the preamble, then the sealed payload; hashes the
+// plaintext unless m.hash is false (its sha256 was taken moments ago).
 function sealFile(m) {
   return withFiles(m, (key, inFd, outFd) => {
-    const h = crypto.createHash('sha256');
+    const h = m.hash === false ? null : crypto.createHash('sha256');
     const cur = Buffer.allocUnsafe(CHUNK);
     let fill = 0, counter = 0, pos = 0, out = [Buffer.from(m.preamble)], outBytes = out[0].length, total = 0;
     for (;;) {
       const n = fs.readSync(inFd, rbuf, 0, IO, pos);
       if (n === 0) break;
       pos += n;
-      h.update(n === IO ? rbuf : rbuf.subarray(0, n));
+      if (h) h.update(n === IO ? rbuf : rbuf.subarray(0, n));
       let off = 0;
       while (off < n) {
         if (fill === CHUNK) {
@@ -123,7 +124,7 @@ function sealFile(m) {
     for (const b of out) total += b.length;
     writeAll(outFd, out);
     if (m.fsync) fs.fsyncSync(outFd);
-    return { sha256: h.digest('hex'), plaintextBytes: pos, ciphertextBytes: total };
+    return { sha256: h ? h.digest('hex') : null, plaintextBytes: pos, ciphertextBytes: total };
   });
 }
 
@@ -195,9 +196,11 @@ interface Reply {
 interface Slot {
   worker: Worker;
   jobs: number;
+  /** Bytes of the jobs queued on this worker and not yet answered (what it has left to read). */
+  bytes: number;
 }
 
-const pendingReplies = new Map<number, { slot: Slot; resolve(r: Reply): void; reject(err: Error): void }>();
+const pendingReplies = new Map<number, { slot: Slot; bytes: number; resolve(r: Reply): void; reject(err: Error): void }>();
 let slots: Slot[] | null = null;
 let broken = false;
 let nextId = 1;
@@ -213,11 +216,12 @@ function pool(): Slot[] | null {
   const made: Slot[] = [];
   try {
     for (let i = 0; i < Math.min(3, Math.max(2, cores - 1)); i++) {
-      const slot: Slot = { worker: new Worker(WORKER_SOURCE, { eval: true }), jobs: 0 };
+      const slot: Slot = { worker: new Worker(WORKER_SOURCE, { eval: true }), jobs: 0, bytes: 0 };
       slot.worker.on('message', (m: Reply) => {
         const p = pendingReplies.get(m.id);
         if (!p) return;
         pendingReplies.delete(m.id);
+        slot.bytes -= p.bytes;
         if (--slot.jobs === 0) slot.worker.unref();
         if (m.error !== undefined) p.reject(Object.assign(new Error(m.error), m.code ? { code: m.code } : {}));
         else p.resolve(m);
@@ -245,18 +249,23 @@ function pool(): Slot[] | null {
   return slots;
 }
 
+/**
+ * The worker with the fewest bytes still to go through (then the fewest jobs): with one large
+ * model and a few segments, counting jobs alone left one worker with most of the data.
+ */
 function leastBusy(): Slot | null {
   const p = pool();
   if (!p) return null;
-  return p.reduce((a, b) => (b.jobs < a.jobs ? b : a));
+  return p.reduce((a, b) => (b.bytes < a.bytes || (b.bytes === a.bytes && b.jobs < a.jobs) ? b : a));
 }
 
-/** Sends a job to `slot`; the promise settles with its reply. */
-function call(slot: Slot, msg: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<Reply> {
+/** Sends a job of `bytes` (for the balance between workers) to `slot`; the promise settles with its reply. */
+function call(slot: Slot, msg: Record<string, unknown>, bytes = 0): Promise<Reply> {
   const id = (msg.id as number | undefined) ?? nextId++;
-  const p = new Promise<Reply>((resolve, reject) => pendingReplies.set(id, { slot, resolve, reject }));
+  const p = new Promise<Reply>((resolve, reject) => pendingReplies.set(id, { slot, bytes, resolve, reject }));
+  slot.bytes += bytes;
   if (slot.jobs++ === 0) slot.worker.ref();
-  slot.worker.postMessage({ ...msg, id }, transfer);
+  slot.worker.postMessage({ ...msg, id });
   return p;
 }
 
@@ -268,15 +277,25 @@ export function available(): boolean {
 /**
  * Encrypts `src` into the new file `dest` on a worker: `preamble` (the age header and payload
  * nonce, from prepareEncryption) then the payload sealed with `payloadKey`. Returns the plaintext's
- * sha256 and sizes. Zeroes the caller's copy of the key.
+ * sha256 (null with `hash: false`, for a file hashed moments ago) and sizes. `size`: the file's
+ * size, for the balance between workers. Zeroes the caller's copy of the key.
  */
-export async function sealFile(src: string, dest: string, preamble: Buffer, payloadKey: Buffer, opts: { fsync: boolean; mode: number }): Promise<{ sha256: string; plaintextBytes: number; ciphertextBytes: number }> {
+export async function sealFile(
+  src: string,
+  dest: string,
+  preamble: Buffer,
+  payloadKey: Buffer,
+  opts: { fsync: boolean; mode: number; hash?: boolean; size?: number },
+): Promise<{ sha256: string | null; plaintextBytes: number; ciphertextBytes: number }> {
   const slot = leastBusy();
   if (!slot) throw new Error('no worker thread for sealing');
   const key = Uint8Array.from(payloadKey);
   payloadKey.fill(0);
-  const r = await call(slot, { op: 'seal', src, dest, preamble, key, fsync: opts.fsync, mode: opts.mode });
-  return { sha256: r.sha256 as string, plaintextBytes: r.plaintextBytes as number, ciphertextBytes: r.ciphertextBytes as number };
+  const hash = opts.hash ?? true;
+  // Sealing alone is about half the work of sealing and hashing (ChaCha20-Poly1305 runs at about
+  // twice SHA-256's speed here).
+  const r = await call(slot, { op: 'seal', src, dest, preamble, key, fsync: opts.fsync, mode: opts.mode, hash }, hash ? (opts.size ?? 0) : (opts.size ?? 0) / 2);
+  return { sha256: (r.sha256 as string | null) ?? null, plaintextBytes: r.plaintextBytes as number, ciphertextBytes: r.ciphertextBytes as number };
 }
 
 /**
@@ -284,12 +303,12 @@ export async function sealFile(src: string, dest: string, preamble: Buffer, payl
  * into the new file `dest` on a worker. Null when the payload does not open (the caller finds out
  * why by decrypting it itself); I/O errors reject. Zeroes the caller's copy of the key.
  */
-export async function openFile(src: string, offset: number, dest: string, payloadKey: Buffer, opts: { fsync: boolean; mode: number }): Promise<{ sha256: string; plaintextBytes: number } | null> {
+export async function openFile(src: string, offset: number, dest: string, payloadKey: Buffer, opts: { fsync: boolean; mode: number; size?: number }): Promise<{ sha256: string; plaintextBytes: number } | null> {
   const slot = leastBusy();
   if (!slot) throw new Error('no worker thread for opening');
   const key = Uint8Array.from(payloadKey);
   payloadKey.fill(0);
-  const r = await call(slot, { op: 'open', src, offset, dest, key, fsync: opts.fsync, mode: opts.mode });
+  const r = await call(slot, { op: 'open', src, offset, dest, key, fsync: opts.fsync, mode: opts.mode }, opts.size ?? 0);
   if (r.failed) return null;
   return { sha256: r.sha256 as string, plaintextBytes: r.plaintextBytes as number };
 }
@@ -307,12 +326,12 @@ export interface FileHash {
   digest(): Promise<{ sha256: string; bytes: number }>;
 }
 
-/** A hash computed by a worker when there is one, else on this thread (same results). */
-export function fileHash(): FileHash {
+/** A hash computed by a worker when there is one, else on this thread (same results). `size`: the bytes to hash, when known (for the balance between workers). */
+export function fileHash(size = 0): FileHash {
   const slot = leastBusy();
   if (!slot) return localHash();
   const id = nextId++;
-  const result = call(slot, { op: 'hash-start', id });
+  const result = call(slot, { op: 'hash-start', id }, size);
   result.catch(() => undefined); // kept for digest()
   let ended = false;
   return {
@@ -367,7 +386,7 @@ async function hashWholeFile(file: string): Promise<{ sha256: string; size: numb
   const fh = await fs.promises.open(file, 'r');
   try {
     const st = await fh.stat();
-    const h = fileHash();
+    const h = fileHash(st.size);
     h.rest(fh.fd, 0);
     const { sha256, bytes } = await h.digest();
     return { sha256, size: bytes === st.size ? st.size : -1, mtimeMs: st.mtimeMs };

@@ -218,7 +218,7 @@ export class Repository {
         let r: { sha256: string; plaintextBytes: number } | null = null;
         if (offload.available()) {
           const { payloadKey, payloadOffset } = await age.openPayload(src, this.identity);
-          r = await offload.openFile(src, payloadOffset, out, payloadKey, { fsync, mode: 0o644 });
+          r = await offload.openFile(src, payloadOffset, out, payloadKey, { fsync, mode: 0o644, size: sealedSize });
         }
         if (r === null) {
           const h = createHash('sha256');
@@ -251,9 +251,10 @@ export class Repository {
       // A large blob is opened and hashed by a worker (into /dev/null); if it does not open
       // there, or is small, it is decrypted here, which also names any failure exactly.
       let actual: string | null = null;
-      if (fs.statSync(src).size > SMALL_FILE && offload.available() && fs.existsSync('/dev/null')) {
+      const size = fs.statSync(src).size;
+      if (size > SMALL_FILE && offload.available() && fs.existsSync('/dev/null')) {
         const { payloadKey, payloadOffset } = await age.openPayload(src, this.identity);
-        actual = (await offload.openFile(src, payloadOffset, '/dev/null', payloadKey, { fsync: false, mode: 0o644 }))?.sha256 ?? null;
+        actual = (await offload.openFile(src, payloadOffset, '/dev/null', payloadKey, { fsync: false, mode: 0o644, size }))?.sha256 ?? null;
       }
       if (actual === null) {
         const h = createHash('sha256');
@@ -466,6 +467,8 @@ export class BlobWriter {
   private readonly created = new Set<string>();
   private readonly touched = new Set<string>();
   private failed: unknown = null;
+  /** Puts under way (settled whatever their outcome), which abort waits for. */
+  private readonly inflight = new Set<Promise<void>>();
 
   private readonly flush: ((dir: string, last: boolean) => Promise<void> | void) | null;
 
@@ -478,8 +481,24 @@ export class BlobWriter {
     this.flush = options.flush ?? (canSyncfs() ? (dir, last) => (last ? syncFilesystem(dir) : syncFilesystemAsync(dir)) : null);
   }
 
+  /** True when `put` hands a file of this size to a worker thread (callers need not queue it behind their own work). */
+  offloads(size: number): boolean {
+    return size > SMALL_FILE && offload.available();
+  }
+
   /** Encrypts `src` as blob `blob` (not yet in the repository); returns the bytes written. */
-  async put(src: string, blob: string, expected?: { sha256: string }): Promise<number> {
+  put(src: string, blob: string, expected?: { sha256: string }): Promise<number> {
+    const p = this.putOne(src, blob, expected);
+    const settled = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inflight.add(settled);
+    void settled.then(() => this.inflight.delete(settled));
+    return p;
+  }
+
+  private async putOne(src: string, blob: string, expected?: { sha256: string }): Promise<number> {
     if (this.failed) throw this.failed;
     const dest = this.repo.blobPath(blob);
     const dir = path.dirname(dest);
@@ -504,10 +523,11 @@ export class BlobWriter {
         if (expected && h.digest('hex') !== expected.sha256) throw sourceDamaged(src);
         await writeParts(tmp, parts, fsync, 0o600);
       } else if (offload.available()) {
-        // A large file: read, hashed, sealed and written by a worker thread (the header is made
-        // here), while this thread goes on with the small ones.
+        // A large file: read, sealed and written by a worker thread (the header is made here),
+        // while this thread goes on with the small ones; hashed in the same pass unless it was
+        // hashed moments ago (no `expected`).
         const { preamble, payloadKey } = age.prepareEncryption(this.repo.recipient);
-        const r = await offload.sealFile(src, tmp, preamble, payloadKey, { fsync, mode: 0o600 });
+        const r = await offload.sealFile(src, tmp, preamble, payloadKey, { fsync, mode: 0o600, hash: expected !== undefined, size });
         if (expected && r.sha256 !== expected.sha256) throw sourceDamaged(src);
         written = r.ciphertextBytes;
       } else {
@@ -515,6 +535,8 @@ export class BlobWriter {
         written = (await age.encryptFileToRecipient(src, this.repo.recipient, tmp, { fsync, onPlaintext: (c) => h.update(c) })).ciphertextBytes;
         if (expected && h.digest('hex') !== expected.sha256) throw sourceDamaged(src);
       }
+      // Aborted while this file was being sealed: its temp file goes with the others.
+      if (this.failed) throw this.failed;
       this.pending.push({ tmp, dest });
       this.pendingBytes += written;
       if (this.pendingBytes >= BATCH_BYTES || this.pending.length >= BATCH_FILES) this.startPublish();
@@ -569,6 +591,7 @@ export class BlobWriter {
   /** Removes the temp files not yet published (after a failure or a cancel). */
   async abort(): Promise<void> {
     this.failed ??= new Error('aborted');
+    await Promise.all(this.inflight);
     await this.publishing.catch(() => undefined);
     for (const { tmp } of this.pending) await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
     this.pending = [];
