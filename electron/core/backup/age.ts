@@ -1050,10 +1050,10 @@ export function encryptBufferToRecipient(plaintext: Uint8Array, recipients: stri
 }
 
 /** Encrypts a buffer in memory into the pieces of the age file (header, sealed chunks), for one writev. */
-export function encryptBufferParts(plaintext: Uint8Array, recipients: string | readonly string[]): Buffer[] {
+export function encryptBufferParts(plaintext: Uint8Array | readonly Uint8Array[], recipients: string | readonly string[]): Buffer[] {
   const enc = new AgeEncryptor(toList(recipients));
   const out: Buffer[] = [enc.preamble];
-  enc.push(plaintext, out);
+  for (const p of plaintext instanceof Uint8Array ? [plaintext] : plaintext) enc.push(p, out);
   enc.finish(out);
   return out;
 }

@@ -15,7 +15,9 @@ import { throwIfCancelled } from '../jobs/jobs.js';
 import type { ModelEntry } from '../models/registry.js';
 import { appVersion } from '../util/appRoot.js';
 import type { HashedNow } from './offload.js';
-import { BlobDamagedError, type FileClass, type ManifestFile, type Repository, type SnapshotManifest, CONCURRENCY, driveError, forEachLimit, sha256OfFile } from './repo.js';
+import { BlobDamagedError, type FileClass, type ManifestFile, type Repository, type SnapshotManifest, CONCURRENCY, driveError, forEachLimit, readSmallFile, sha256OfFile, sourceDamaged } from './repo.js';
+import { PACK_BYTES, PACK_MEMBER_MAX, PackBuilder } from './pack.js';
+import { sha256 } from '../util/hash.js';
 
 interface Candidate {
   path: string;
@@ -129,40 +131,106 @@ export async function backupDataRoot(
     for (const m of await models) {
       if (m.sha256 && !m.error) files.push({ path: `models/${m.name}`, abs: path.join(layout.models, m.name), sha256: m.sha256, size: m.bytes, class: 'models' });
     }
-    // 3. Data first: every file not yet in the repository, a few at a time (reads, writes and
-    // flushes overlap the encryption), each checked against its sha256 as it is encrypted.
+    // 3. Data first: every file not yet in the repository, each checked against its sha256 as
+    // it is encrypted. Content stored before — a blob of its own, or a file in a pack that a
+    // snapshot names — is not stored again.
     const bytesTotal = files.reduce((s, f) => s + f.size, 0);
     let bytesDone = 0;
     let bytesWritten = 0;
     let newFiles = 0;
     let done = 0;
-    const manifestFiles: ManifestFile[] = files.map((f) => ({ path: f.path, sha256: f.sha256, size: f.size, blob: repo.blobName(f.sha256), class: f.class }));
+    const inPacks = packedContent(repo);
+    const manifestFiles: ManifestFile[] = files.map((f) => {
+      const own = repo.blobName(f.sha256);
+      const packed = inPacks.get(f.sha256);
+      return packed && !repo.hasBlob(own) ? { path: f.path, sha256: f.sha256, size: f.size, blob: packed.blob, class: f.class, offset: packed.offset } : { path: f.path, sha256: f.sha256, size: f.size, blob: own, class: f.class };
+    });
     ctx?.progress({ done: 0, total: files.length, bytesDone: 0, bytesTotal, message: 'backing up' });
     const writer = repo.blobWriter();
     const queued = new Set<string>();
+    const missing = (f: Candidate) => new Error(`${f.path} is referenced by the catalog but missing from the data root; run lifeline repair (or verify) first`);
+    const stepped = (f: Candidate) => {
+      bytesDone += f.size;
+      ctx?.progress({ done: ++done, total: files.length, bytesDone, bytesTotal, message: f.path });
+    };
     try {
-      // Largest first, so the big files overlap the many small ones instead of ending alone. The
-      // files a worker seals are all handed over at once (the workers queue them, balanced by
-      // size); the rest go a few at a time through this thread, from the start.
+      // What is new, and where it goes. Largest first, so the big files overlap the many small
+      // ones instead of ending alone: the files a worker seals are all handed over at once (the
+      // workers queue them, balanced by size); new small documents go into packs, one after the
+      // other; the rest a few at a time through this thread, from the start. The same content
+      // twice in one backup is stored once.
       const order = files.map((_, i) => i).sort((a, b) => files[b]!.size - files[a]!.size);
-      const offloaded = order.filter((i) => writer.offloads(files[i]!.size));
-      const here = order.filter((i) => !writer.offloads(files[i]!.size));
+      const offloaded: number[] = [];
+      const packs: number[] = [];
+      const here: number[] = [];
+      /** Files whose content another file of this backup stores in a pack: index → that file's index. */
+      const samePacked = new Map<number, number>();
+      const packedBy = new Map<string, number>();
+      for (const i of order) {
+        const f = files[i]!;
+        const m = manifestFiles[i]!;
+        if (m.offset !== undefined || repo.hasBlob(m.blob)) {
+          stepped(f);
+        } else if (f.class === 'documents' && f.size <= PACK_MEMBER_MAX && !writer.offloads(f.size)) {
+          const first = packedBy.get(f.sha256);
+          if (first === undefined) {
+            packedBy.set(f.sha256, i);
+            packs.push(i);
+          } else {
+            samePacked.set(i, first);
+            stepped(f);
+          }
+        } else if (queued.has(m.blob)) {
+          stepped(f);
+        } else {
+          queued.add(m.blob);
+          (writer.offloads(f.size) ? offloaded : here).push(i);
+        }
+      }
       const one = async (i: number) => {
         throwIfCancelled(ctx?.signal);
         const f = files[i]!;
-        const blob = manifestFiles[i]!.blob;
-        // The same content twice in one backup (or already stored) is written once.
-        if (!queued.has(blob) && !repo.hasBlob(blob)) {
-          queued.add(blob);
-          if (!fs.existsSync(f.abs)) throw new Error(`${f.path} is referenced by the catalog but missing from the data root; run lifeline repair (or verify) first`);
-          bytesWritten += await writer.put(f.abs, blob, justHashed(opts.hashedNow, f) ? undefined : { sha256: f.sha256 });
-          newFiles++;
-        }
-        bytesDone += f.size;
-        ctx?.progress({ done: ++done, total: files.length, bytesDone, bytesTotal, message: f.path });
+        if (!fs.existsSync(f.abs)) throw missing(f);
+        bytesWritten += await writer.put(f.abs, manifestFiles[i]!.blob, justHashed(opts.hashedNow, f) ? undefined : { sha256: f.sha256 });
+        newFiles++;
+        stepped(f);
       };
-      const settled = await Promise.allSettled([forEachLimit(offloaded, offloaded.length || 1, one), forEachLimit(here, CONCURRENCY, one)]);
+      const packing = async () => {
+        let pack = new PackBuilder();
+        let members: number[] = [];
+        const seal = async () => {
+          if (pack.members === 0) return;
+          const { parts, sha256 } = pack.finish();
+          const blob = repo.blobName(sha256);
+          for (const i of members) manifestFiles[i]!.blob = blob;
+          pack = new PackBuilder();
+          members = [];
+          if (!queued.has(blob) && !repo.hasBlob(blob)) {
+            queued.add(blob);
+            bytesWritten += await writer.putPlain(parts, blob);
+          }
+        };
+        for (const i of packs) {
+          throwIfCancelled(ctx?.signal);
+          const f = files[i]!;
+          let plain: Buffer;
+          try {
+            plain = await readSmallFile(f.abs, f.size);
+          } catch (err) {
+            throw (err as NodeJS.ErrnoException).code === 'ENOENT' ? missing(f) : err;
+          }
+          if (sha256(plain) !== f.sha256) throw sourceDamaged(f.abs);
+          manifestFiles[i]!.offset = pack.add(f.sha256, plain);
+          members.push(i);
+          newFiles++;
+          stepped(f);
+          if (pack.bytes >= PACK_BYTES) await seal();
+        }
+        await seal();
+      };
+      const settled = await Promise.allSettled([forEachLimit(offloaded, offloaded.length || 1, one), forEachLimit(here, CONCURRENCY, one), packing()]);
       for (const s of settled) if (s.status === 'rejected') throw s.reason;
+      for (const [i, first] of samePacked) Object.assign(manifestFiles[i]!, { blob: manifestFiles[first]!.blob, offset: manifestFiles[first]!.offset });
       // Every blob durable under its name before the manifest that names them.
       await writer.finish();
     } catch (err) {
@@ -194,7 +262,7 @@ export async function backupDataRoot(
 /** Decrypts and re-hashes every blob of every snapshot (or a rotating sample), naming damage by snapshot and file. */
 export async function verifyRepository(repo: Repository, options: { sample?: number; ctx?: JobContext } = {}): Promise<BackupVerifyResult> {
   const snapshots = repo.snapshotFiles();
-  const uses = new Map<string, { snapshot: string; file: string; sha256: string; size: number }[]>();
+  const uses = new Map<string, { snapshot: string; file: string; sha256: string; size: number; offset?: number }[]>();
   const damaged: BackupVerifyResult['damaged'] = [];
   for (const s of snapshots) {
     let m: SnapshotManifest;
@@ -204,7 +272,11 @@ export async function verifyRepository(repo: Repository, options: { sample?: num
       damaged.push({ snapshot: s.replace(/\.age$/, ''), file: '(manifest)', blob: '', reason: (err as Error).message });
       continue;
     }
-    for (const f of m.files) uses.set(f.blob, [...(uses.get(f.blob) ?? []), { snapshot: s.replace(/\.age$/, ''), file: f.path, sha256: f.sha256, size: f.size }]);
+    for (const f of m.files) {
+      const list = uses.get(f.blob) ?? [];
+      list.push({ snapshot: s.replace(/\.age$/, ''), file: f.path, sha256: f.sha256, size: f.size, offset: f.offset });
+      uses.set(f.blob, list);
+    }
   }
   let blobs = [...uses.keys()].sort();
   if (options.sample && options.sample < blobs.length) {
@@ -212,7 +284,16 @@ export async function verifyRepository(repo: Repository, options: { sample?: num
     const start = (Math.floor(Date.now() / 86_400_000) * options.sample) % blobs.length;
     blobs = [...blobs.slice(start), ...blobs.slice(0, start)].slice(0, options.sample);
   }
-  const bytesTotal = blobs.reduce((s, b) => s + uses.get(b)![0]!.size, 0);
+  // A pack holds the files the manifests place in it (each once); any other blob, one file.
+  const contents = (blob: string) => {
+    const u = uses.get(blob)!;
+    if (u[0]!.offset === undefined) return [u[0]!];
+    const seen = new Map<string, (typeof u)[number]>();
+    for (const x of u) if (x.offset !== undefined) seen.set(`${x.sha256}@${x.offset}`, x);
+    return [...seen.values()];
+  };
+  const blobBytes = (blob: string) => contents(blob).reduce((s, x) => s + x.size, 0);
+  const bytesTotal = blobs.reduce((s, b) => s + blobBytes(b), 0);
   let bytesChecked = 0;
   let done = 0;
   // A few blobs at a time (large ones on worker threads); damage is listed in blob order.
@@ -222,12 +303,13 @@ export async function verifyRepository(repo: Repository, options: { sample?: num
     const u = uses.get(blob)!;
     try {
       if (!repo.hasBlob(blob)) throw new BlobDamagedError(blob, 'is missing from the repository');
-      await repo.checkBlob(blob, u[0]!.sha256);
+      if (u[0]!.offset === undefined) await repo.checkBlob(blob, u[0]!.sha256);
+      else await repo.checkPack(blob, contents(blob) as { sha256: string; offset: number; size: number }[]);
     } catch (err) {
       if (!(err instanceof BlobDamagedError)) throw driveError(err, repo.dir);
       reasons[i] = err.message;
     }
-    bytesChecked += u[0]!.size;
+    bytesChecked += blobBytes(blob);
     options.ctx?.progress({ done: ++done, total: blobs.length, bytesDone: bytesChecked, bytesTotal });
   });
   for (const [i, blob] of blobs.entries()) {
@@ -301,6 +383,31 @@ function listFiles(db: Database.Database): FileList {
       )
       .all() as SnapshotManifest['knowledgeBases'],
   };
+}
+
+/**
+ * Files already stored in packs, by sha256, from every snapshot in the repository (a pack is
+ * reachable only through the manifests that place files in it). A manifest that cannot be read
+ * contributes nothing: what it named is stored again.
+ */
+function packedContent(repo: Repository): Map<string, { blob: string; offset: number }> {
+  const out = new Map<string, { blob: string; offset: number }>();
+  const present = new Map<string, boolean>();
+  for (const s of repo.snapshotFiles()) {
+    let m: SnapshotManifest;
+    try {
+      m = repo.readSnapshot(s);
+    } catch {
+      continue;
+    }
+    for (const f of m.files) {
+      if (f.offset === undefined || out.has(f.sha256)) continue;
+      let ok = present.get(f.blob);
+      if (ok === undefined) present.set(f.blob, (ok = repo.hasBlob(f.blob)));
+      if (ok) out.set(f.sha256, { blob: f.blob, offset: f.offset });
+    }
+  }
+  return out;
 }
 
 function justHashed(hashedNow: HashedNow | undefined, f: Candidate): boolean {

@@ -20,6 +20,7 @@ import { describeErrno, ensureDir, fsyncDir, writeFileAtomic } from '../store/at
 import * as age from './age.js';
 import * as offload from './offload.js';
 import { isAlive } from '../store/lock.js';
+import { packMember } from './pack.js';
 
 export const REPO_MARKER = 'lifeline-repo.json';
 const KEY_FILE = 'keys/repo-key.age';
@@ -40,9 +41,11 @@ export interface ManifestFile {
   path: string;
   sha256: string;
   size: number;
-  /** Blob name in data/ (HMAC of the sha256). */
+  /** Blob name in data/: HMAC of the sha256, or of a pack's sha256 for a file stored in a pack. */
   blob: string;
   class: FileClass;
+  /** A file stored in a pack (see pack.ts): where its bytes start in the pack's plaintext. */
+  offset?: number;
 }
 
 export interface SnapshotManifest {
@@ -269,6 +272,55 @@ export class Repository {
     }
   }
 
+  /** A pack's plaintext (a tar archive, see pack.ts), decrypted in memory. */
+  private async readPack(blob: string): Promise<Buffer> {
+    let sealed: Buffer;
+    try {
+      sealed = await fs.promises.readFile(this.blobPath(blob));
+    } catch (err) {
+      throw driveError(err, this.dir);
+    }
+    try {
+      return age.decryptBuffer(sealed, this.identity);
+    } catch (err) {
+      if (err instanceof age.AgeError) throw new BlobDamagedError(blob, `cannot be decrypted (${err.code}): ${err.message}`);
+      throw err;
+    }
+  }
+
+  /**
+   * Restores files stored in one pack: the pack is decrypted once, each file's bytes checked
+   * against its sha256 and written to its `dest` (straight under its name: for a staging folder,
+   * as getFile with `inPlace`). Not fsynced, as getFile. Throws BlobDamagedError naming the pack.
+   */
+  async getPacked(blob: string, files: readonly { sha256: string; offset: number; size: number; dest: string }[], opts: { madeDirs?: Set<string> } = {}): Promise<void> {
+    const pack = await this.readPack(blob);
+    const fsync = !canSyncfs();
+    try {
+      await forEachLimit(files, CONCURRENCY, async (f) => {
+        const bytes = packMember(pack, f.sha256, f.offset, f.size);
+        if (bytes === null || createHash('sha256').update(bytes).digest('hex') !== f.sha256) throw new BlobDamagedError(blob, `does not hold ${f.sha256.slice(0, 12)}… where the manifest says`);
+        const dir = path.dirname(f.dest);
+        if (!opts.madeDirs?.has(dir)) {
+          mkdirP(dir);
+          opts.madeDirs?.add(dir);
+        }
+        await writeParts(f.dest, [bytes], fsync, 0o644);
+      });
+    } catch (err) {
+      throw driveError(err, this.dir);
+    }
+  }
+
+  /** Decrypts a pack and checks the files the manifests place in it (verify); throws BlobDamagedError. */
+  async checkPack(blob: string, files: readonly { sha256: string; offset: number; size: number }[]): Promise<void> {
+    const pack = await this.readPack(blob);
+    for (const f of files) {
+      const bytes = packMember(pack, f.sha256, f.offset, f.size);
+      if (bytes === null || createHash('sha256').update(bytes).digest('hex') !== f.sha256) throw new BlobDamagedError(blob, `does not hold ${f.sha256.slice(0, 12)}… where the manifest says`);
+    }
+  }
+
   /** The age recipient blobs are encrypted to (for the writer). */
   get recipient(): string {
     return this.info.recipient;
@@ -392,6 +444,7 @@ function checkManifest(m: SnapshotManifest): void {
       /^[0-9a-f]{64}$/.test(String(f.blob)) &&
       Number.isSafeInteger(f.size) &&
       f.size >= 0 &&
+      (f.offset === undefined || (Number.isSafeInteger(f.offset) && f.offset >= 0)) &&
       !path.isAbsolute(f.path) &&
       !f.path.split(/[\\/]/).includes('..') &&
       !/[\x00-\x1f]/.test(f.path);
@@ -488,14 +541,7 @@ export class BlobWriter {
 
   /** Encrypts `src` as blob `blob` (not yet in the repository); returns the bytes written. */
   put(src: string, blob: string, expected?: { sha256: string }): Promise<number> {
-    const p = this.putOne(src, blob, expected);
-    const settled = p.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.inflight.add(settled);
-    void settled.then(() => this.inflight.delete(settled));
-    return p;
+    return this.track(this.putOne(src, blob, expected));
   }
 
   private async putOne(src: string, blob: string, expected?: { sha256: string }): Promise<number> {
@@ -513,14 +559,12 @@ export class BlobWriter {
       let written = 0;
       const size = fs.statSync(src).size;
       if (size <= SMALL_FILE) {
-        // Most files are small (documents): one read, one writev, no stream machinery per file
-        // (the smallest read with a blocking call: a thread-pool round trip costs more than the
-        // read; creating the file stays in the pool, where it runs beside the encryption).
-        const plain = size <= TINY_FILE ? fs.readFileSync(src) : await fs.promises.readFile(src);
+        // A small file: one read, one writev, no stream machinery.
+        const plain = await readSmallFile(src, size);
         h.update(plain);
+        if (expected && h.digest('hex') !== expected.sha256) throw sourceDamaged(src);
         const parts = age.encryptBufferParts(plain, this.repo.recipient);
         for (const p of parts) written += p.length;
-        if (expected && h.digest('hex') !== expected.sha256) throw sourceDamaged(src);
         await writeParts(tmp, parts, fsync, 0o600);
       } else if (offload.available()) {
         // A large file: read, sealed and written by a worker thread (the header is made here),
@@ -535,16 +579,58 @@ export class BlobWriter {
         written = (await age.encryptFileToRecipient(src, this.repo.recipient, tmp, { fsync, onPlaintext: (c) => h.update(c) })).ciphertextBytes;
         if (expected && h.digest('hex') !== expected.sha256) throw sourceDamaged(src);
       }
-      // Aborted while this file was being sealed: its temp file goes with the others.
-      if (this.failed) throw this.failed;
-      this.pending.push({ tmp, dest });
-      this.pendingBytes += written;
-      if (this.pendingBytes >= BATCH_BYTES || this.pending.length >= BATCH_FILES) this.startPublish();
-      return written;
+      return this.published(tmp, dest, written);
     } catch (err) {
       await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
       throw driveError(err, this.repo.dir);
     }
+  }
+
+  /** Encrypts plaintext held in memory (a pack) as blob `blob` (not yet in the repository); returns the bytes written. */
+  putPlain(plain: readonly Buffer[], blob: string): Promise<number> {
+    return this.track(this.putPlainOne(plain, blob));
+  }
+
+  /** Keeps `p` among the puts abort waits for until it settles. */
+  private track<T>(p: Promise<T>): Promise<T> {
+    const settled = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inflight.add(settled);
+    void settled.then(() => this.inflight.delete(settled));
+    return p;
+  }
+
+  private async putPlainOne(plain: readonly Buffer[], blob: string): Promise<number> {
+    if (this.failed) throw this.failed;
+    const dest = this.repo.blobPath(blob);
+    const dir = path.dirname(dest);
+    const tmp = path.join(dir, `.${blob}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`);
+    try {
+      if (!fs.existsSync(dir)) {
+        mkdirP(dir);
+        this.created.add(dir);
+      }
+      const parts = age.encryptBufferParts(plain, this.repo.recipient);
+      let written = 0;
+      for (const p of parts) written += p.length;
+      await writeParts(tmp, parts, this.flush === null, 0o600);
+      return this.published(tmp, dest, written);
+    } catch (err) {
+      await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
+      throw driveError(err, this.repo.dir);
+    }
+  }
+
+  /** A complete temp file joins the batch to be flushed and renamed to `dest`. */
+  private published(tmp: string, dest: string, written: number): number {
+    // Aborted while this file was being written: its temp file goes with the others.
+    if (this.failed) throw this.failed;
+    this.pending.push({ tmp, dest });
+    this.pendingBytes += written;
+    if (this.pendingBytes >= BATCH_BYTES || this.pending.length >= BATCH_FILES) this.startPublish();
+    return written;
   }
 
   /** Flushes and renames the current batch, in the background (one batch at a time). */
@@ -598,8 +684,16 @@ export class BlobWriter {
   }
 }
 
-function sourceDamaged(src: string): UserError {
+export function sourceDamaged(src: string): UserError {
   return new UserError('source-damaged', `${src} does not match the sha256 it is recorded with (damaged, or changed during the backup); nothing damaged was stored. Run lifeline verify, repair or restore it, then back up again`);
+}
+
+/**
+ * A small file's bytes; the smallest read with a blocking call (a thread-pool round trip costs
+ * more than the read), larger ones on the pool.
+ */
+export async function readSmallFile(file: string, size: number): Promise<Buffer> {
+  return size <= TINY_FILE ? fs.readFileSync(file) : await fs.promises.readFile(file);
 }
 
 /** mkdir -p; durability comes from the flush that follows (or an explicit fsync). */

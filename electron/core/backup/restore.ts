@@ -68,29 +68,47 @@ export async function restoreSnapshot(root: string, repo: Repository, snapshotId
     for (const f of manifest.files) {
       if (f.path.split('/').includes('..') || path.isAbsolute(f.path)) throw new UserError('snapshot-damaged', `snapshot ${file} names an unsafe path: ${f.path}`);
     }
-    // The catalog first: its whole-file checks then run on another thread during the rest.
-    const rank = (i: number) => (manifest.files[i]!.path === 'catalog.sqlite' ? Infinity : manifest.files[i]!.size);
-    const order = manifest.files.map((_, i) => i).sort((a, b) => rank(b) - rank(a));
+    // One job per blob: a file of its own, or a pack (decrypted once for all the files in it).
+    // The catalog first: its whole-file checks then run on another thread during the rest; then
+    // the largest.
+    const jobs = new Map<string, number[]>();
+    for (const [i, f] of manifest.files.entries()) {
+      const key = f.offset === undefined ? `file:${i}` : `pack:${f.blob}`;
+      jobs.set(key, [...(jobs.get(key) ?? []), i]);
+    }
+    const rank = (members: number[]) => (manifest.files[members[0]!]!.path === 'catalog.sqlite' ? Infinity : members.reduce((s, i) => s + manifest.files[i]!.size, 0));
+    const order = [...jobs.values()].sort((a, b) => rank(b) - rank(a));
     let catalogChecks: Promise<DeepCatalogResults | null> = Promise.resolve(null);
     const restored = new Map<string, { sha256: string; size: number }>();
     const madeDirs = new Set<string>();
-    await forEachLimit(order, CONCURRENCY, async (i) => {
+    await forEachLimit(order, CONCURRENCY, async (members) => {
       throwIfCancelled(ctx?.signal);
-      const f = manifest.files[i]!;
-      let size: number;
+      const f = manifest.files[members[0]!]!;
       try {
-        // Straight under its name: staging is removed if anything fails, and trusted only once verified.
-        size = await repo.getFile(f.blob, f.sha256, path.join(staging, f.path), { madeDirs, inPlace: true });
+        // Straight under their names: staging is removed if anything fails, and trusted only once verified.
+        if (f.offset === undefined) {
+          restored.set(f.path, { sha256: f.sha256, size: await repo.getFile(f.blob, f.sha256, path.join(staging, f.path), { madeDirs, inPlace: true }) });
+        } else {
+          const files = members.map((i) => manifest.files[i]!);
+          await repo.getPacked(
+            f.blob,
+            files.map((m) => ({ sha256: m.sha256, offset: m.offset!, size: m.size, dest: path.join(staging, m.path) })),
+            { madeDirs },
+          );
+          for (const m of files) restored.set(m.path, { sha256: m.sha256, size: m.size });
+        }
       } catch (err) {
         if (err instanceof UserError) throw err;
         const e = driveError(err, repo.dir);
         if (e instanceof UserError) throw e;
-        throw new UserError('blob-damaged', `${f.path} (snapshot ${manifest.id}): ${(err as Error).message}; nothing was changed`);
+        const what = members.length === 1 ? f.path : `${f.path} and ${members.length - 1} other files packed with it`;
+        throw new UserError('blob-damaged', `${what} (snapshot ${manifest.id}): ${(err as Error).message}; nothing was changed`);
       }
-      restored.set(f.path, { sha256: f.sha256, size });
       if (f.path === 'catalog.sqlite') catalogChecks = startDeepCatalogChecks(path.join(staging, f.path));
-      bytesDone += f.size;
-      ctx?.progress({ done: ++done, total: manifest.files.length, bytesDone, bytesTotal, message: f.path });
+      for (const i of members) {
+        bytesDone += manifest.files[i]!.size;
+        ctx?.progress({ done: ++done, total: manifest.files.length, bytesDone, bytesTotal, message: manifest.files[i]!.path });
+      }
     });
     // The models' checksums were just proven while decrypting: the registry's cache says so, and
     // neither the staged check nor the restored app hashes gigabytes of models again.
