@@ -93,7 +93,7 @@ export interface LifelineApp {
    * Checks the data root (recorded for the Health screen and the metrics). `knownHashes`,
    * `deepCatalogResults`: what the caller (a restore) has already proven; see VerifyOptions.
    */
-  verify(deep: boolean, opts?: Pick<VerifyOptions, 'knownHashes' | 'deepCatalogResults' | 'loadedAnn'>): Promise<VerifyReport>;
+  verify(deep: boolean, opts?: Pick<VerifyOptions, 'knownHashes' | 'deepCatalogResults' | 'loadedAnn' | 'preloaded'>): Promise<VerifyReport>;
   /** Rebuilds derived data, sweeps, resumes; lists what needs a restore. */
   repair(): Promise<RepairReport>;
   health(): Promise<HealthSummary>;
@@ -286,8 +286,16 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
     return out;
   }
 
-  async function verify(deep: boolean, opts: { record?: boolean } & Pick<VerifyOptions, 'skipCatalogCheck' | 'knownHashes' | 'deepCatalogResults' | 'loadedAnn'> = {}): Promise<VerifyReport> {
-    const report = await verifyDataRoot(db, layout, { deep, embedders: modelProblems, skipCatalogCheck: opts.skipCatalogCheck, knownHashes: opts.knownHashes, deepCatalogResults: opts.deepCatalogResults, loadedAnn: opts.loadedAnn });
+  async function verify(deep: boolean, opts: { record?: boolean } & Pick<VerifyOptions, 'skipCatalogCheck' | 'knownHashes' | 'deepCatalogResults' | 'loadedAnn' | 'preloaded'> = {}): Promise<VerifyReport> {
+    const report = await verifyDataRoot(db, layout, {
+      deep,
+      embedders: modelProblems,
+      skipCatalogCheck: opts.skipCatalogCheck,
+      knownHashes: opts.knownHashes,
+      deepCatalogResults: opts.deepCatalogResults,
+      loadedAnn: opts.loadedAnn,
+      preloaded: opts.preloaded,
+    });
     if (lock && opts.record !== false) {
       const errors = report.problems.filter((p) => p.severity === 'error').length;
       db.prepare('INSERT INTO verify_run(at, deep, ok, errors, warnings, duration_ms, report) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
@@ -399,6 +407,7 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
     writable();
     await whenReadyOrThrow();
     const at = new Date().toISOString();
+    let created: Repository | null = null;
     try {
       // The models' checksums (any model file that changed is hashed on the backup's hashing
       // thread, and not hashed again as it is encrypted) while the passphrase's scrypt runs on
@@ -406,7 +415,7 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
       const modelHashes = recordingHasher();
       const scanned = models.scan(true, { hashFile: modelHashes.hashFile });
       scanned.catch(() => undefined); // awaited below; unlocking may fail first
-      const repo = Repository.isRepository(repoDir) ? await openRepo(repoDir, passphrase) : await initRepo(repoDir, passphrase, true);
+      const repo = Repository.isRepository(repoDir) ? await openRepo(repoDir, passphrase) : (created = await initRepo(repoDir, passphrase, true));
       // The scan goes on beside the catalog copy; the backup takes the models once it is done.
       const result = await jobs.run('backup', `Backup to ${repoDir}`, async (ctx) => backupDataRoot(db, layout, scanned, repo, ctx, { hashedNow: modelHashes.hashed }));
       const pruned = pruneRepository(repo, backupPolicy().keepDailySnapshots);
@@ -415,6 +424,9 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
       setMeta(db, 'last_backup_attempt', JSON.stringify({ at, repo: repo.dir, ok: true, error: null }));
       return { ...result, pruned: pruned.removedSnapshots };
     } catch (err) {
+      // A repository this backup created has its key and marker written (or given up) before the
+      // failure is reported: a retry right after finds a settled folder, not one still being created.
+      await created?.settled();
       setMeta(db, 'last_backup_attempt', JSON.stringify({ at, repo: repoDir, ok: false, error: (err as Error).message }));
       throw err;
     }
@@ -871,7 +883,10 @@ export function nextRunAt(policy: BackupPolicy, lastAttempt: string | null, now 
  * catalog checks it ran meanwhile (`known.catalog`) are not run again. `known.loadedAnn` receives
  * the sound approximate indexes it loaded (see VerifyOptions.loadedAnn).
  */
-export async function verifyStagedRoot(dir: string, known?: { hashes?: ReadonlyMap<string, string>; catalog?: DeepCatalogResults; loadedAnn?: Map<string, FaissIndex> }): Promise<{ report: VerifyResult; kbs: { name: string; documents: number; chunks: number }[] }> {
+export async function verifyStagedRoot(
+  dir: string,
+  known?: { hashes?: ReadonlyMap<string, string>; catalog?: DeepCatalogResults; loadedAnn?: Map<string, FaissIndex>; preloaded?: ReadonlyMap<string, FaissIndex> },
+): Promise<{ report: VerifyResult; kbs: { name: string; documents: number; chunks: number }[] }> {
   const staged = await openLifeline({ dataDir: dir, shell: 'cli', seedDemo: false, maintenance: false, warmUp: false, command: 'restore staging check' });
   try {
     // What opening it wrote, back into the catalog file: the deep check then reads the freelist
@@ -881,7 +896,7 @@ export async function verifyStagedRoot(dir: string, known?: { hashes?: ReadonlyM
     } catch {
       // the check runs integrity_check whole
     }
-    const report = await staged.verify(true, { knownHashes: known?.hashes, deepCatalogResults: known?.catalog, loadedAnn: known?.loadedAnn });
+    const report = await staged.verify(true, { knownHashes: known?.hashes, deepCatalogResults: known?.catalog, loadedAnn: known?.loadedAnn, preloaded: known?.preloaded });
     const kbs = staged.knowledge.listKbs().map((k) => ({ name: k.name, documents: k.documents, chunks: k.chunks }));
     return { report, kbs };
   } finally {

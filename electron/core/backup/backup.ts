@@ -18,6 +18,8 @@ import type { HashedNow } from './offload.js';
 import { BlobDamagedError, type FileClass, type ManifestFile, type Repository, type SnapshotManifest, CONCURRENCY, driveError, forEachLimit, readSmallFile, sha256OfFile, sourceDamaged } from './repo.js';
 import { PACK_BYTES, PACK_MEMBER_MAX, PackBuilder } from './pack.js';
 import { sha256 } from '../util/hash.js';
+import { UserError } from '../../api/handlers.js';
+import { sqliteVersion, startDeepCatalogChecks } from './catalogChecks.js';
 
 interface Candidate {
   path: string;
@@ -41,6 +43,8 @@ interface CatalogMemo {
   generation: string;
   sha256: string;
   size: number;
+  /** The full-text check passed on that copy, under this SQLite version (see SnapshotManifest.catalogCheck). */
+  checked?: { sqlite: string };
 }
 
 /**
@@ -78,10 +82,14 @@ export async function backupDataRoot(
     let catalog: Candidate;
     let list: FileList;
     let generation: string;
+    // The deep full-text check of the copy (the costliest part of a restore's staged verify), on
+    // another thread while the files are encrypted; see SnapshotManifest.catalogCheck.
+    let fulltext: Promise<{ sqlite: string } | null>;
     if (reused) {
       catalog = { path: 'catalog.sqlite', abs: '', sha256: reused.memo!.sha256, size: reused.memo!.size, class: 'catalog' };
       list = reused.list;
       generation = reused.generation;
+      fulltext = Promise.resolve(reused.memo!.checked ?? null);
     } else {
       // VACUUM INTO is itself one consistent read (it cannot run inside a transaction); the
       // copy carries the generation it was taken at.
@@ -105,6 +113,12 @@ export async function backupDataRoot(
         c.close();
       }
       catalog = { path: 'catalog.sqlite', abs: file, sha256: await sha256OfFile(file), size: fs.statSync(file).size, class: 'catalog' };
+      const copy = file;
+      fulltext = startDeepCatalogChecks(copy).then((r) => {
+        if (r?.fulltext.error) throw new UserError('source-damaged', `the catalog's full-text index does not match its chunks (${r.fulltext.error}); nothing damaged was stored. Run lifeline repair, then back up again`);
+        return r ? { sqlite: sqliteVersion() } : null;
+      });
+      fulltext.catch(() => undefined); // awaited with the data below
     }
     const files: Candidate[] = [catalog];
     const blobsRel = path.relative(layout.root, layout.blobs).split(path.sep).join('/');
@@ -148,6 +162,7 @@ export async function backupDataRoot(
     ctx?.progress({ done: 0, total: files.length, bytesDone: 0, bytesTotal, message: 'backing up' });
     const writer = repo.blobWriter();
     const queued = new Set<string>();
+    let checked: { sqlite: string } | null = null;
     const missing = (f: Candidate) => new Error(`${f.path} is referenced by the catalog but missing from the data root; run lifeline repair (or verify) first`);
     const stepped = (f: Candidate) => {
       bytesDone += f.size;
@@ -231,6 +246,7 @@ export async function backupDataRoot(
       const settled = await Promise.allSettled([forEachLimit(offloaded, offloaded.length || 1, one), forEachLimit(here, CONCURRENCY, one), packing()]);
       for (const s of settled) if (s.status === 'rejected') throw s.reason;
       for (const [i, first] of samePacked) Object.assign(manifestFiles[i]!, { blob: manifestFiles[first]!.blob, offset: manifestFiles[first]!.offset });
+      checked = await fulltext;
       // Every blob durable under its name before the manifest that names them.
       await writer.finish();
     } catch (err) {
@@ -238,7 +254,7 @@ export async function backupDataRoot(
       throw err;
     }
     // 4. The manifest last, by atomic rename (after one flush of the blobs).
-    db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(memoKey, JSON.stringify({ generation, sha256: catalog.sha256, size: catalog.size } satisfies CatalogMemo));
+    db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(memoKey, JSON.stringify({ generation, sha256: catalog.sha256, size: catalog.size, ...(checked ? { checked } : {}) } satisfies CatalogMemo));
     const manifest: SnapshotManifest = {
       format: 'lifeline-snapshot',
       version: 1,
@@ -248,6 +264,7 @@ export async function backupDataRoot(
       lifelineVersion: appVersion(),
       knowledgeBases: kbs,
       files: manifestFiles,
+      ...(checked ? { catalogCheck: { sha256: catalog.sha256, sqlite: checked.sqlite, fulltext: 'ok' as const } } : {}),
       sha256sums: manifestFiles.map((f) => `${f.sha256}  ${f.path}`).join('\n') + '\n',
     };
     const snapshot = await repo.writeSnapshot(manifest);

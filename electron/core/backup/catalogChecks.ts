@@ -9,6 +9,7 @@
 // path this module resolves. When it cannot start or fails for any reason of its own, the result
 // is null and the staged verify runs the checks itself.
 import { createRequire } from 'node:module';
+import Database from 'better-sqlite3';
 import { Worker } from 'node:worker_threads';
 import { DEEP_CATALOG_CHECKS, type DeepCatalogResults } from '../integrity/verify.js';
 
@@ -67,4 +68,19 @@ export function startDeepCatalogChecks(file: string): Promise<DeepCatalogResults
     w.once('error', () => done(null));
     w.once('exit', () => done(null));
   });
+}
+
+let version: string | null = null;
+
+/** The SQLite this process runs (the full-text check's outcome depends on its tokenizers). */
+export function sqliteVersion(): string {
+  if (version === null) {
+    const db = new Database(':memory:');
+    try {
+      version = (db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
+    } finally {
+      db.close();
+    }
+  }
+  return version;
 }

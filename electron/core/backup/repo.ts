@@ -59,6 +59,14 @@ export interface SnapshotManifest {
   files: ManifestFile[];
   /** The files in `sha256sum` format, so a hand restore can be checked with `sha256sum -c`. */
   sha256sums: string;
+  /**
+   * The deep full-text check (DEEP_CATALOG_CHECKS: FTS5's index checked against the chunks' text)
+   * passed on the catalog with this sha256 when the backup was made, under this SQLite version.
+   * A restore whose catalog has that sha256, under the same SQLite, holds those very bytes and
+   * does not run it again. (Anyone with the drive can write a manifest, but one who forges this
+   * could as well store a catalog that passes: the check proves the backup sound, not its origin.)
+   */
+  catalogCheck?: { sha256: string; sqlite: string; fulltext: 'ok' };
 }
 
 export class Repository {
@@ -70,6 +78,11 @@ export class Repository {
     /** A repository being created: its key file and marker, written while its first blobs are (see create). */
     private readonly keyWritten: Promise<void> = Promise.resolve(),
   ) {}
+
+  /** Resolves once a repository being created has its key file and marker written, or has failed to (never rejects). */
+  async settled(): Promise<void> {
+    await this.keyWritten.catch(() => undefined);
+  }
 
   static isRepository(dir: string): boolean {
     return fs.existsSync(path.join(dir, REPO_MARKER));

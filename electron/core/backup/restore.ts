@@ -12,7 +12,8 @@ import { throwIfCancelled } from '../jobs/jobs.js';
 import { CONCURRENCY, type Repository, driveError, forEachLimit, startFlush, syncFilesystem } from './repo.js';
 import { MODELS_CACHE_FILE } from '../models/registry.js';
 import type { DeepCatalogResults } from '../integrity/verify.js';
-import { startDeepCatalogChecks } from './catalogChecks.js';
+import { sqliteVersion, startDeepCatalogChecks } from './catalogChecks.js';
+import { type FaissIndex, indexFiles } from '../vectors/segments.js';
 
 const JOURNAL = '.restore-swap.json';
 /** Top-level entries of a data root that a restore replaces (the catalog's WAL files go with it). */
@@ -39,9 +40,11 @@ export interface RestoreHooks {
   /**
    * Verifies the staged data root (deep); the swap happens only when it has no error. `known.hashes`:
    * every restored file's sha256, computed from its bytes as it was decrypted (path → sha256);
-   * `known.catalog`: the deep full-text check, run on the restored catalog during the decryption.
+   * `known.catalog`: the deep full-text check, run on the restored catalog during the decryption;
+   * `known.preloaded`: the segments and approximate indexes read into FAISS as they landed
+   * (relative path → index; see VerifyOptions.preloaded).
    */
-  verifyStaged(dir: string, known: { hashes: ReadonlyMap<string, string>; catalog?: DeepCatalogResults }): Promise<{ report: VerifyResult; kbs: KbCount[] }>;
+  verifyStaged(dir: string, known: { hashes: ReadonlyMap<string, string>; catalog?: DeepCatalogResults; preloaded: ReadonlyMap<string, FaissIndex> }): Promise<{ report: VerifyResult; kbs: KbCount[] }>;
   /** Called right before the swap: the live app must close its catalog. */
   releaseLive(): Promise<void>;
   /**
@@ -81,6 +84,18 @@ export async function restoreSnapshot(root: string, repo: Repository, snapshotId
     let catalogChecks: Promise<DeepCatalogResults | null> = Promise.resolve(null);
     const restored = new Map<string, { sha256: string; size: number }>();
     const madeDirs = new Set<string>();
+    // Each segment and approximate index is read into FAISS as soon as it lands (its bytes just
+    // proven by their sha256), while the other files decrypt, instead of in the verify after them.
+    // One that does not load is left to the verify, which reports it.
+    const preloaded = new Map<string, FaissIndex>();
+    const preload = (rel: string) => {
+      if (!rel.startsWith('segments/')) return;
+      try {
+        preloaded.set(rel, indexFiles.read(path.join(staging, rel)));
+      } catch {
+        // the verify loads it again and says why it fails
+      }
+    };
     await forEachLimit(order, CONCURRENCY, async (members) => {
       throwIfCancelled(ctx?.signal);
       const f = manifest.files[members[0]!]!;
@@ -88,6 +103,7 @@ export async function restoreSnapshot(root: string, repo: Repository, snapshotId
         // Straight under their names: staging is removed if anything fails, and trusted only once verified.
         if (f.offset === undefined) {
           restored.set(f.path, { sha256: f.sha256, size: await repo.getFile(f.blob, f.sha256, path.join(staging, f.path), { madeDirs, inPlace: true }) });
+          preload(f.path);
         } else {
           const files = members.map((i) => manifest.files[i]!);
           await repo.getPacked(
@@ -104,7 +120,12 @@ export async function restoreSnapshot(root: string, repo: Repository, snapshotId
         const what = members.length === 1 ? f.path : `${f.path} and ${members.length - 1} other files packed with it`;
         throw new UserError('blob-damaged', `${what} (snapshot ${manifest.id}): ${(err as Error).message}; nothing was changed`);
       }
-      if (f.path === 'catalog.sqlite') catalogChecks = startDeepCatalogChecks(path.join(staging, f.path));
+      if (f.path === 'catalog.sqlite') {
+        // Checked when the backup was made, on these very bytes (their sha256 just matched), under
+        // the same SQLite: that outcome stands. Otherwise the check runs now, beside the rest.
+        const c = manifest.catalogCheck;
+        catalogChecks = c && c.sha256 === f.sha256 && c.sqlite === sqliteVersion() && c.fulltext === 'ok' ? Promise.resolve({ fulltext: { error: null } }) : startDeepCatalogChecks(path.join(staging, f.path));
+      }
       for (const i of members) {
         bytesDone += manifest.files[i]!.size;
         ctx?.progress({ done: ++done, total: manifest.files.length, bytesDone, bytesTotal, message: manifest.files[i]!.path });
@@ -116,7 +137,7 @@ export async function restoreSnapshot(root: string, repo: Repository, snapshotId
     // The drive writes the staged files out while they are verified (from memory)...
     const flushing = startFlush(staging);
     // 2. Verified where it stands, before anything live is touched.
-    const { report, kbs } = await hooks.verifyStaged(staging, { hashes: new Map([...restored].map(([p, f]) => [p, f.sha256])), catalog: (await catalogChecks) ?? undefined });
+    const { report, kbs } = await hooks.verifyStaged(staging, { hashes: new Map([...restored].map(([p, f]) => [p, f.sha256])), catalog: (await catalogChecks) ?? undefined, preloaded });
     await flushing;
     if (!report.ok) {
       const errs = report.problems.filter((p) => p.severity === 'error');

@@ -73,6 +73,13 @@ export interface VerifyOptions {
    * a caller that will load the very same files next (a restore, once the verified files are swapped in).
    */
   loadedAnn?: Map<string, FaissIndex>;
+  /**
+   * FAISS indexes the caller has already read from these very files (relative path → index): a
+   * restore reads each segment and approximate index as it lands in staging, its sha256 proven
+   * by the decryption (so it is also in knownHashes). Deep mode uses them instead of reading the
+   * files again; a file whose recorded sha256 differs from knownHashes is loaded as usual.
+   */
+  preloaded?: ReadonlyMap<string, FaissIndex>;
 }
 
 /**
@@ -202,7 +209,8 @@ export async function verifyDataRoot(db: Db, layout: DataRootLayout, options: Ve
     checked.bytesHashed += size;
     let loaded;
     try {
-      loaded = loadSegment(layout.root, s.file, s.sha256, { hashed: options.knownHashes?.get(s.file) === s.sha256 });
+      const hashed = options.knownHashes?.get(s.file) === s.sha256;
+      loaded = loadSegment(layout.root, s.file, s.sha256, { hashed, index: hashed ? options.preloaded?.get(s.file) : undefined });
     } catch (err) {
       bad('segment-corrupt', (err as Error).message.replace(`${s.file}: `, ''));
       continue;
@@ -212,7 +220,8 @@ export async function verifyDataRoot(db: Db, layout: DataRootLayout, options: Ve
     if (selfSearch.failed > 0) bad('segment-self-search', `${selfSearch.failed} of ${selfSearch.tried} sampled vectors did not find themselves first`);
     if (s.ann_file && s.ann_sha256 && fs.existsSync(path.join(layout.root, s.ann_file))) {
       checked.bytesHashed += fs.statSync(path.join(layout.root, s.ann_file)).size;
-      const ann = loadAnn(layout.root, s.ann_file, s.ann_sha256, s.vectors, { hashed: options.knownHashes?.get(s.ann_file) === s.ann_sha256 });
+      const hashed = options.knownHashes?.get(s.ann_file) === s.ann_sha256;
+      const ann = loadAnn(layout.root, s.ann_file, s.ann_sha256, s.vectors, { hashed, index: hashed ? options.preloaded?.get(s.ann_file) : undefined });
       if (ann) options.loadedAnn?.set(annKey(s.ann_file, s.ann_sha256), ann);
       else {
         problems.push({ code: 'ann-corrupt', severity: 'warning', path: s.ann_file, message: `the approximate index is damaged; searches fall back to the exact segment (knowledge base ${kb})`, repair: 'rebuild', kb });

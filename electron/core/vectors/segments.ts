@@ -60,13 +60,14 @@ export interface LoadedSegment {
  * and keeps one copy for good (measured: 0.6–2.2 s and +300 MB of resident memory per 150 MB
  * segment, against 0.14 s). The file is hashed first, streamed, and FAISS then reads the same
  * file: segment files are named by their sha256, written once by atomic rename and never
- * modified, and the data root is locked by this process.
+ * modified, and the data root is locked by this process. `index`: the caller already read this
+ * file into FAISS (with `hashed`: a restore, as the file landed); it is checked like a fresh load.
  */
-export function loadSegment(dataRoot: string, file: string, expectedSha256: string, opts: { hashed?: boolean } = {}): LoadedSegment {
+export function loadSegment(dataRoot: string, file: string, expectedSha256: string, opts: { hashed?: boolean; index?: FaissIndex } = {}): LoadedSegment {
   const abs = path.join(dataRoot, file);
   const header = checkSegmentFile(dataRoot, file, expectedSha256, opts);
   try {
-    return { header, index: indexFiles.read(abs) };
+    return { header, index: opts.index ?? indexFiles.read(abs) };
   } catch (err) {
     throw new SegmentError(file, 'load', `FAISS could not load it: ${(err as Error).message}`);
   }
@@ -159,12 +160,12 @@ export function annKey(file: string, sha256: string): string {
  * vectors (`hashed`: as for loadSegment); null when it is missing or unsound (search then falls back to the flat segment,
  * and `repair` rebuilds it).
  */
-export function loadAnn(dataRoot: string, file: string, expectedSha256: string, vectors: number, opts: { hashed?: boolean } = {}): FaissIndex | null {
+export function loadAnn(dataRoot: string, file: string, expectedSha256: string, vectors: number, opts: { hashed?: boolean; index?: FaissIndex } = {}): FaissIndex | null {
   const abs = path.join(dataRoot, file);
   try {
     // Hashed first, then read by FAISS itself (see loadSegment).
     if (!opts.hashed && sha256File(abs) !== expectedSha256) return null;
-    const index = indexFiles.read(abs);
+    const index = opts.index ?? indexFiles.read(abs);
     return index.ntotal() === vectors ? index : null;
   } catch {
     return null;
