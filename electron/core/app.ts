@@ -19,7 +19,7 @@ import { writeSums } from './integrity/sums.js';
 import { importChatchat, inspectChatchat } from './chatchat/index.js';
 import { Repository } from './backup/repo.js';
 import { backupDataRoot, pruneRepository, verifyRepository } from './backup/backup.js';
-import { recordingHasher } from './backup/offload.js';
+import * as offload from './backup/offload.js';
 import { finishSwap, restoreSnapshot, rollback } from './backup/restore.js';
 import { mergeKnowledgeBase } from './backup/restoreKb.js';
 import { GoldenService, toGoldenRunResult, baselineToGoldenRunResult } from './golden/index.js';
@@ -412,7 +412,7 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
       // The models' checksums (any model file that changed is hashed on the backup's hashing
       // thread, and not hashed again as it is encrypted) while the passphrase's scrypt runs on
       // the thread pool.
-      const modelHashes = recordingHasher();
+      const modelHashes = offload.recordingHasher();
       const scanned = models.scan(true, { hashFile: modelHashes.hashFile });
       scanned.catch(() => undefined); // awaited below; unlocking may fail first
       const repo = Repository.isRepository(repoDir) ? await openRepo(repoDir, passphrase) : (created = await initRepo(repoDir, passphrase, true));
@@ -484,6 +484,9 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
 
   async function runRestore(repoDir: string, passphrase: string, snapshot?: string, kb?: string): Promise<RestoreResult> {
     writable();
+    // The decryption workers start while the passphrase's scrypt runs (it needs one core, for
+    // about 0.7 s; nothing can be decrypted before it ends).
+    offload.available();
     const repo = await openRepo(repoDir, passphrase);
     const kbCounts = () => knowledge.listKbs().map((k) => ({ name: k.name, documents: k.documents, chunks: k.chunks }));
     let released = false;

@@ -95,6 +95,21 @@ describe('the catalog check of a backup', () => {
     expect(r.staged.verify.problems.map((p) => p.code)).not.toContain('fulltext-mismatch');
   }, 60_000);
 
+  it('does not spare the structural check: a catalog with a damaged page is refused even with a record for its bytes', async () => {
+    const file = path.join(t.dir, 'torn.sqlite');
+    app.db.prepare('VACUUM INTO ?').run(file);
+    const db = new Database(file);
+    db.pragma('journal_mode = DELETE');
+    const pages = db.pragma('page_count', { simple: true }) as number;
+    const size = db.pragma('page_size', { simple: true }) as number;
+    db.close();
+    const fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, crypto.randomBytes(size), 0, size, Math.floor(pages / 2) * size); // a page in the middle, torn
+    fs.closeSync(fd);
+    await snapshotWithCatalog(file, 'b3b3b3b3', { sha256: sha(fs.readFileSync(file)), sqlite: sqliteVersion(), fulltext: 'ok' });
+    await expect(restoreInto('torn', 'b3b3b3b3')).rejects.toThrow(/did not verify.*catalog-corrupt/);
+  }, 60_000);
+
   it('refuses to back up a catalog whose full-text index does not match its chunks, and stores no snapshot', async () => {
     const fresh = path.join(t.dir, 'repo-2');
     app.db.prepare('INSERT INTO chunk_fts(rowid, text) VALUES (?, ?)').run(987654321, 'a phantom chunk nobody wrote');

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openLifeline, verifyStagedRoot } from '../../electron/core/app.js';
 import { MODELS_CACHE_FILE, scanModels } from '../../electron/core/models/registry.js';
 import { encodeGguf } from '../../electron/core/models/tinyGguf.js';
-import { startDeepCatalogChecks } from '../../electron/core/backup/catalogChecks.js';
+import { startDeepCatalogChecks, structuralCheck } from '../../electron/core/backup/catalogChecks.js';
 import { tempDir } from '../helpers/env.js';
 
 const PASS = 'correct horse battery staple';
@@ -135,10 +135,17 @@ describe('the staged verify of a restore', () => {
     expect(withWorker.length).toBeGreaterThan(0);
     expect(withWorker).toEqual(await codes(undefined));
 
+    // The structural check a restore runs as the catalog lands: its findings are what the staged
+    // verify reports, and it is not run a second time there.
+    expect(structuralCheck(path.join(intact.dir, 'catalog.sqlite'))).toEqual([]);
+    const told = await verifyStagedRoot(intact.dir, { hashes: intact.hashes, catalog: { fulltext: { error: null }, structure: ['page 7 is never used'] } });
+    expect(told.report.problems.filter((p) => p.code === 'catalog-corrupt').map((p) => p.message)).toEqual(['page 7 is never used']);
+
     // A catalog file that is not SQLite at all: the check cannot run; the worker says so.
     const junk = path.join(t.dir, 'junk.sqlite');
     fs.writeFileSync(junk, crypto.randomBytes(8192));
     const j = await startDeepCatalogChecks(junk);
     expect(j?.fulltext).toEqual({ error: expect.stringMatching(/not a database/) });
+    expect(structuralCheck(junk)).toEqual([expect.stringMatching(/not a database/)]);
   });
 });

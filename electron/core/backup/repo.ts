@@ -311,8 +311,7 @@ export class Repository {
     const fsync = !canSyncfs();
     try {
       await forEachLimit(files, CONCURRENCY, async (f) => {
-        const bytes = packMember(pack, f.sha256, f.offset, f.size);
-        if (bytes === null || createHash('sha256').update(bytes).digest('hex') !== f.sha256) throw new BlobDamagedError(blob, `does not hold ${f.sha256.slice(0, 12)}… where the manifest says`);
+        const bytes = checkedMember(pack, blob, f);
         const dir = path.dirname(f.dest);
         if (!opts.madeDirs?.has(dir)) {
           mkdirP(dir);
@@ -328,10 +327,7 @@ export class Repository {
   /** Decrypts a pack and checks the files the manifests place in it (verify); throws BlobDamagedError. */
   async checkPack(blob: string, files: readonly { sha256: string; offset: number; size: number }[]): Promise<void> {
     const pack = await this.readPack(blob);
-    for (const f of files) {
-      const bytes = packMember(pack, f.sha256, f.offset, f.size);
-      if (bytes === null || createHash('sha256').update(bytes).digest('hex') !== f.sha256) throw new BlobDamagedError(blob, `does not hold ${f.sha256.slice(0, 12)}… where the manifest says`);
-    }
+    for (const f of files) checkedMember(pack, blob, f);
   }
 
   /** The age recipient blobs are encrypted to (for the writer). */
@@ -465,6 +461,13 @@ function checkManifest(m: SnapshotManifest): void {
   }
 }
 
+/** The bytes of one file in a decrypted pack, checked against its sha256; BlobDamagedError naming the pack otherwise. */
+function checkedMember(pack: Buffer, blob: string, f: { sha256: string; offset: number; size: number }): Buffer {
+  const bytes = packMember(pack, f.sha256, f.offset, f.size);
+  if (bytes === null || createHash('sha256').update(bytes).digest('hex') !== f.sha256) throw new BlobDamagedError(blob, `does not hold ${f.sha256.slice(0, 12)}… where the manifest says`);
+  return bytes;
+}
+
 export class BlobDamagedError extends Error {
   constructor(
     readonly blob: string,
@@ -557,42 +560,55 @@ export class BlobWriter {
     return this.track(this.putOne(src, blob, expected));
   }
 
-  private async putOne(src: string, blob: string, expected?: { sha256: string }): Promise<number> {
-    if (this.failed) throw this.failed;
-    const dest = this.repo.blobPath(blob);
-    const dir = path.dirname(dest);
-    const tmp = path.join(dir, `.${blob}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`);
-    const fsync = this.flush === null;
-    try {
-      if (!fs.existsSync(dir)) {
-        mkdirP(dir);
-        this.created.add(dir);
-      }
+  private putOne(src: string, blob: string, expected?: { sha256: string }): Promise<number> {
+    return this.intoTemp(blob, async (tmp, fsync) => {
       const h = createHash('sha256');
-      let written = 0;
       const size = fs.statSync(src).size;
       if (size <= SMALL_FILE) {
         // A small file: one read, one writev, no stream machinery.
         const plain = await readSmallFile(src, size);
         h.update(plain);
         if (expected && h.digest('hex') !== expected.sha256) throw sourceDamaged(src);
-        const parts = age.encryptBufferParts(plain, this.repo.recipient);
-        for (const p of parts) written += p.length;
-        await writeParts(tmp, parts, fsync, 0o600);
-      } else if (offload.available()) {
+        return writeEncrypted(tmp, plain, this.repo.recipient, fsync);
+      }
+      if (offload.available()) {
         // A large file: read, sealed and written by a worker thread (the header is made here),
         // while this thread goes on with the small ones; hashed in the same pass unless it was
         // hashed moments ago (no `expected`).
         const { preamble, payloadKey } = age.prepareEncryption(this.repo.recipient);
         const r = await offload.sealFile(src, tmp, preamble, payloadKey, { fsync, mode: 0o600, hash: expected !== undefined, size });
         if (expected && r.sha256 !== expected.sha256) throw sourceDamaged(src);
-        written = r.ciphertextBytes;
-      } else {
-        // A large file, without workers: encrypted here, hashed in the same pass.
-        written = (await age.encryptFileToRecipient(src, this.repo.recipient, tmp, { fsync, onPlaintext: (c) => h.update(c) })).ciphertextBytes;
-        if (expected && h.digest('hex') !== expected.sha256) throw sourceDamaged(src);
+        return r.ciphertextBytes;
       }
-      return this.published(tmp, dest, written);
+      // A large file, without workers: encrypted here, hashed in the same pass.
+      const written = (await age.encryptFileToRecipient(src, this.repo.recipient, tmp, { fsync, onPlaintext: (c) => h.update(c) })).ciphertextBytes;
+      if (expected && h.digest('hex') !== expected.sha256) throw sourceDamaged(src);
+      return written;
+    });
+  }
+
+  /**
+   * Writes blob `blob` through a temp file beside its final name: `write` fills the temp file
+   * (fsynced when there is no filesystem flush) and returns the bytes written; the file then joins
+   * the batch to publish. Whatever fails, the temp file is removed.
+   */
+  private async intoTemp(blob: string, write: (tmp: string, fsync: boolean) => Promise<number>): Promise<number> {
+    if (this.failed) throw this.failed;
+    const dest = this.repo.blobPath(blob);
+    const dir = path.dirname(dest);
+    const tmp = path.join(dir, `.${blob}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`);
+    try {
+      if (!fs.existsSync(dir)) {
+        mkdirP(dir);
+        this.created.add(dir);
+      }
+      const written = await write(tmp, this.flush === null);
+      // Aborted while this file was being written: its temp file goes with the others.
+      if (this.failed) throw this.failed;
+      this.pending.push({ tmp, dest });
+      this.pendingBytes += written;
+      if (this.pendingBytes >= BATCH_BYTES || this.pending.length >= BATCH_FILES) this.startPublish();
+      return written;
     } catch (err) {
       await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
       throw driveError(err, this.repo.dir);
@@ -615,35 +631,8 @@ export class BlobWriter {
     return p;
   }
 
-  private async putPlainOne(plain: readonly Buffer[], blob: string): Promise<number> {
-    if (this.failed) throw this.failed;
-    const dest = this.repo.blobPath(blob);
-    const dir = path.dirname(dest);
-    const tmp = path.join(dir, `.${blob}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`);
-    try {
-      if (!fs.existsSync(dir)) {
-        mkdirP(dir);
-        this.created.add(dir);
-      }
-      const parts = age.encryptBufferParts(plain, this.repo.recipient);
-      let written = 0;
-      for (const p of parts) written += p.length;
-      await writeParts(tmp, parts, this.flush === null, 0o600);
-      return this.published(tmp, dest, written);
-    } catch (err) {
-      await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
-      throw driveError(err, this.repo.dir);
-    }
-  }
-
-  /** A complete temp file joins the batch to be flushed and renamed to `dest`. */
-  private published(tmp: string, dest: string, written: number): number {
-    // Aborted while this file was being written: its temp file goes with the others.
-    if (this.failed) throw this.failed;
-    this.pending.push({ tmp, dest });
-    this.pendingBytes += written;
-    if (this.pendingBytes >= BATCH_BYTES || this.pending.length >= BATCH_FILES) this.startPublish();
-    return written;
+  private putPlainOne(plain: readonly Buffer[], blob: string): Promise<number> {
+    return this.intoTemp(blob, (tmp, fsync) => writeEncrypted(tmp, plain, this.repo.recipient, fsync));
   }
 
   /** Flushes and renames the current batch, in the background (one batch at a time). */
@@ -712,6 +701,13 @@ export async function readSmallFile(file: string, size: number): Promise<Buffer>
 /** mkdir -p; durability comes from the flush that follows (or an explicit fsync). */
 function mkdirP(dir: string): void {
   fs.mkdirSync(dir, { recursive: true });
+}
+
+/** Encrypts `plain` (held in memory) to `recipient` into the new file `file`; returns the bytes written. */
+async function writeEncrypted(file: string, plain: Buffer | readonly Buffer[], recipient: string, fsync: boolean): Promise<number> {
+  const parts = age.encryptBufferParts(plain, recipient);
+  await writeParts(file, parts, fsync, 0o600);
+  return parts.reduce((n, p) => n + p.length, 0);
 }
 
 /** Writes `parts` to a new file with one writev (looping on short writes), optionally fsynced. */

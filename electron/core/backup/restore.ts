@@ -12,7 +12,7 @@ import { throwIfCancelled } from '../jobs/jobs.js';
 import { CONCURRENCY, type Repository, driveError, forEachLimit, startFlush, syncFilesystem } from './repo.js';
 import { MODELS_CACHE_FILE } from '../models/registry.js';
 import type { DeepCatalogResults } from '../integrity/verify.js';
-import { sqliteVersion, startDeepCatalogChecks } from './catalogChecks.js';
+import { sqliteVersion, startDeepCatalogChecks, structuralCheck } from './catalogChecks.js';
 import { type FaissIndex, indexFiles } from '../vectors/segments.js';
 
 const JOURNAL = '.restore-swap.json';
@@ -77,7 +77,9 @@ export async function restoreSnapshot(root: string, repo: Repository, snapshotId
     const jobs = new Map<string, number[]>();
     for (const [i, f] of manifest.files.entries()) {
       const key = f.offset === undefined ? `file:${i}` : `pack:${f.blob}`;
-      jobs.set(key, [...(jobs.get(key) ?? []), i]);
+      const members = jobs.get(key);
+      if (members) members.push(i);
+      else jobs.set(key, [i]);
     }
     const rank = (members: number[]) => (manifest.files[members[0]!]!.path === 'catalog.sqlite' ? Infinity : members.reduce((s, i) => s + manifest.files[i]!.size, 0));
     const order = [...jobs.values()].sort((a, b) => rank(b) - rank(a));
@@ -124,7 +126,12 @@ export async function restoreSnapshot(root: string, repo: Repository, snapshotId
         // Checked when the backup was made, on these very bytes (their sha256 just matched), under
         // the same SQLite: that outcome stands. Otherwise the check runs now, beside the rest.
         const c = manifest.catalogCheck;
-        catalogChecks = c && c.sha256 === f.sha256 && c.sqlite === sqliteVersion() && c.fulltext === 'ok' ? Promise.resolve({ fulltext: { error: null } }) : startDeepCatalogChecks(path.join(staging, f.path));
+        const file = path.join(staging, f.path);
+        const fulltext = c && c.sha256 === f.sha256 && c.sqlite === sqliteVersion() && c.fulltext === 'ok' ? Promise.resolve({ fulltext: { error: null } }) : startDeepCatalogChecks(file);
+        // The structural check here, now, before the other files are in: this thread has time
+        // while the workers decrypt the large ones.
+        const structure = structuralCheck(file);
+        catalogChecks = fulltext.then((r) => (r ? { ...r, structure } : null));
       }
       for (const i of members) {
         bytesDone += manifest.files[i]!.size;
@@ -137,7 +144,22 @@ export async function restoreSnapshot(root: string, repo: Repository, snapshotId
     // The drive writes the staged files out while they are verified (from memory)...
     const flushing = startFlush(staging);
     // 2. Verified where it stands, before anything live is touched.
-    const { report, kbs } = await hooks.verifyStaged(staging, { hashes: new Map([...restored].map(([p, f]) => [p, f.sha256])), catalog: (await catalogChecks) ?? undefined, preloaded });
+    const catalog = (await catalogChecks) ?? undefined;
+    // A catalog the structural check found damaged is not opened: SQLite would only say
+    // "malformed" (and the app cannot start on it to verify the rest).
+    if (catalog?.structure?.length) {
+      await flushing; // never rejects
+      throw new UserError('restore-verify-failed', `the restored copy did not verify (catalog-corrupt catalog.sqlite: ${catalog.structure.slice(0, 3).join('; ')}); nothing was changed`);
+    }
+    let verified: Awaited<ReturnType<RestoreHooks['verifyStaged']>>;
+    try {
+      verified = await hooks.verifyStaged(staging, { hashes: new Map([...restored].map(([p, f]) => [p, f.sha256])), catalog, preloaded });
+    } catch (err) {
+      await flushing; // never rejects
+      if (err instanceof UserError) throw err;
+      throw new UserError('restore-verify-failed', `the restored copy could not be opened to verify it (${(err as Error).message}); nothing was changed`);
+    }
+    const { report, kbs } = verified;
     await flushing;
     if (!report.ok) {
       const errs = report.problems.filter((p) => p.severity === 'error');

@@ -111,6 +111,11 @@ export function runFulltextCheck(db: Db): void {
 /** What {@link DEEP_CATALOG_CHECKS} gave: the full-text check's error (null: consistent). */
 export interface DeepCatalogResults {
   fulltext: { error: string | null };
+  /**
+   * What catalogIntegrityCheck found on this very file ([] when sound), when the caller has run it
+   * (a restore, as soon as the catalog lands in staging); deep mode then does not run it again.
+   */
+  structure?: string[];
 }
 
 export async function verifyDataRoot(db: Db, layout: DataRootLayout, options: VerifyOptions): Promise<VerifyReport> {
@@ -123,7 +128,7 @@ export async function verifyDataRoot(db: Db, layout: DataRootLayout, options: Ve
   // every b-tree page read and checked, and every page accounted for (fastCatalogCheck).
   let catalogOk = true;
   if (!options.skipCatalogCheck) try {
-    const msgs = options.deep ? catalogIntegrityCheck(db, layout.catalog) : fastCatalogCheck(db, layout.catalog);
+    const msgs = options.deep ? (options.deepCatalogResults?.structure ?? catalogIntegrityCheck(db, layout.catalog)) : fastCatalogCheck(db, layout.catalog);
     if (msgs.length) {
       catalogOk = false;
       problems.push({ code: 'catalog-corrupt', severity: 'error', path: 'catalog.sqlite', message: msgs.slice(0, 3).join('; '), repair: 'restore' });
