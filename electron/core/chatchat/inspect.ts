@@ -143,7 +143,9 @@ function readIndex(file: string, deep: boolean, problems: Problems): IndexRead {
     }
     if (!deep) return out;
     let buf: Buffer;
+    let before: fs.Stats;
     try {
+      before = fs.statSync(file);
       buf = fs.readFileSync(file);
       decodeFlatHeader(buf);
     } catch (err) {
@@ -152,7 +154,12 @@ function readIndex(file: string, deep: boolean, problems: Problems): IndexRead {
       return out;
     }
     try {
-      out.faiss = faissNode.Index.fromBuffer(buf);
+      // FAISS reads the file itself: faiss-node's fromBuffer copies the bytes twice more and
+      // keeps one copy for good (see vectors/segments.ts). The file must not have changed since
+      // it was read above (Chatchat may be writing its store while it is inspected).
+      out.faiss = faissNode.Index.read(file);
+      const after = fs.statSync(file);
+      if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) throw new Error('it changed while it was being read; inspect it again once Chatchat has stopped writing');
     } catch (err) {
       problems.add('index-corrupt', `FAISS cannot load ${INDEX_FILE}: ${errMessage(err)}`, 'corrupt');
       out.vectors = null;
@@ -172,7 +179,7 @@ function readIndex(file: string, deep: boolean, problems: Problems): IndexRead {
   // Not a flat index (Chatchat never writes one, but a hand-built LangChain store may): only FAISS
   // itself can tell whether the rest of the file is whole.
   try {
-    const ix = faissNode.Index.fromBuffer(fs.readFileSync(file));
+    const ix = faissNode.Index.read(file);
     out.vectors = ix.ntotal();
     out.dimension = ix.getDimension();
     if (deep) out.skip = `${header.indexType} is not a flat index: its vectors cannot be read back for self-search`;
