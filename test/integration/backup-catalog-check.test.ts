@@ -40,7 +40,7 @@ describe('the catalog check of a backup', () => {
   it('is recorded in the manifest with the catalog it passed on and the SQLite it ran under, also when the catalog is reused', async () => {
     const { manifest } = await latest();
     const catalog = manifest.files.find((f) => f.path === 'catalog.sqlite')!;
-    expect(manifest.catalogCheck).toEqual({ sha256: catalog.sha256, sqlite: sqliteVersion(), fulltext: 'ok' });
+    expect(manifest.catalogCheck).toEqual({ sha256: catalog.sha256, sqlite: sqliteVersion(), fulltext: 'ok', structure: 'ok' });
     await app.runBackup(repoDir, PASS); // nothing changed: the stored catalog is reused, and its record with it
     expect((await latest()).manifest.catalogCheck).toEqual(manifest.catalogCheck);
   }, 60_000);
@@ -95,7 +95,7 @@ describe('the catalog check of a backup', () => {
     expect(r.staged.verify.problems.map((p) => p.code)).not.toContain('fulltext-mismatch');
   }, 60_000);
 
-  it('does not spare the structural check: a catalog with a damaged page is refused even with a record for its bytes', async () => {
+  it('does not let a catalog with a damaged page through, with or without a record for its bytes', async () => {
     const file = path.join(t.dir, 'torn.sqlite');
     app.db.prepare('VACUUM INTO ?').run(file);
     const db = new Database(file);
@@ -108,6 +108,10 @@ describe('the catalog check of a backup', () => {
     fs.closeSync(fd);
     await snapshotWithCatalog(file, 'b3b3b3b3', { sha256: sha(fs.readFileSync(file)), sqlite: sqliteVersion(), fulltext: 'ok' });
     await expect(restoreInto('torn', 'b3b3b3b3')).rejects.toThrow(/did not verify.*catalog-corrupt/);
+    // Even a record that claims both checks passed on these bytes does not get it live: the
+    // staged copy cannot be opened to verify the rest.
+    await snapshotWithCatalog(file, 'b4b4b4b4', { sha256: sha(fs.readFileSync(file)), sqlite: sqliteVersion(), fulltext: 'ok', structure: 'ok' });
+    await expect(restoreInto('torn-recorded', 'b4b4b4b4')).rejects.toThrow(/restored copy (did not verify|could not be opened).*nothing was changed/);
   }, 60_000);
 
   it('refuses to back up a catalog whose full-text index does not match its chunks, and stores no snapshot', async () => {

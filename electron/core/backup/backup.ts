@@ -19,7 +19,7 @@ import { BlobDamagedError, type FileClass, type ManifestFile, type Repository, t
 import { PACK_BYTES, PACK_MEMBER_MAX, PackBuilder } from './pack.js';
 import { sha256 } from '../util/hash.js';
 import { UserError } from '../../api/handlers.js';
-import { sqliteVersion, startDeepCatalogChecks } from './catalogChecks.js';
+import { sqliteVersion, startDeepCatalogChecks, structuralCheck } from './catalogChecks.js';
 
 interface Candidate {
   path: string;
@@ -38,13 +38,19 @@ const VOLATILE_SQL = `
   DELETE FROM sqlite_sequence WHERE name IN ('verify_run');
 `;
 
+/** The deep catalog checks a backup ran on its catalog copy: the full-text one, and the structural one when `structure`. */
+interface CatalogChecked {
+  sqlite: string;
+  structure?: boolean;
+}
+
 /** What the last backup to a repository stored as the catalog, keyed by the content generation. */
 interface CatalogMemo {
   generation: string;
   sha256: string;
   size: number;
-  /** The full-text check passed on that copy, under this SQLite version (see SnapshotManifest.catalogCheck). */
-  checked?: { sqlite: string };
+  /** The deep checks passed on that copy, under this SQLite version (see SnapshotManifest.catalogCheck). */
+  checked?: CatalogChecked;
 }
 
 /**
@@ -84,7 +90,9 @@ export async function backupDataRoot(
     let generation: string;
     // The deep full-text check of the copy (the costliest part of a restore's staged verify), on
     // another thread while the files are encrypted; see SnapshotManifest.catalogCheck.
-    let fulltext: Promise<{ sqlite: string } | null>;
+    let fulltext: Promise<CatalogChecked | null>;
+    /** The catalog copy made by this backup (none when the stored one is reused). */
+    let catalogCopy: string | null = null;
     if (reused) {
       catalog = { path: 'catalog.sqlite', abs: '', sha256: reused.memo!.sha256, size: reused.memo!.size, class: 'catalog' };
       list = reused.list;
@@ -113,7 +121,7 @@ export async function backupDataRoot(
         c.close();
       }
       catalog = { path: 'catalog.sqlite', abs: file, sha256: await sha256OfFile(file), size: fs.statSync(file).size, class: 'catalog' };
-      const copy = file;
+      const copy = (catalogCopy = file);
       fulltext = startDeepCatalogChecks(copy).then((r) => {
         if (r?.fulltext.error) throw new UserError('source-damaged', `the catalog's full-text index does not match its chunks (${r.fulltext.error}); nothing damaged was stored. Run lifeline repair, then back up again`);
         return r ? { sqlite: sqliteVersion() } : null;
@@ -162,7 +170,7 @@ export async function backupDataRoot(
     ctx?.progress({ done: 0, total: files.length, bytesDone: 0, bytesTotal, message: 'backing up' });
     const writer = repo.blobWriter();
     const queued = new Set<string>();
-    let checked: { sqlite: string } | null = null;
+    let checked: CatalogChecked | null = null;
     const missing = (f: Candidate) => new Error(`${f.path} is referenced by the catalog but missing from the data root; run lifeline repair (or verify) first`);
     const stepped = (f: Candidate) => {
       bytesDone += f.size;
@@ -243,10 +251,16 @@ export async function backupDataRoot(
         }
         await seal();
       };
-      const settled = await Promise.allSettled([forEachLimit(offloaded, offloaded.length || 1, one), forEachLimit(here, CONCURRENCY, one), packing()]);
+      const work = Promise.allSettled([forEachLimit(offloaded, offloaded.length || 1, one), forEachLimit(here, CONCURRENCY, one), packing()]);
+      // The copy's structural check (catalogIntegrityCheck) here while the workers seal the large
+      // files; a restore of these very bytes then need not run it (SnapshotManifest.catalogCheck).
+      const structure = catalogCopy ? structuralCheck(catalogCopy) : null;
+      const settled = await work;
       for (const s of settled) if (s.status === 'rejected') throw s.reason;
+      if (structure?.length) throw new UserError('source-damaged', `the copy of the catalog is damaged (${structure.slice(0, 3).join('; ')}); nothing damaged was stored. Run lifeline verify --deep on the data root`);
       for (const [i, first] of samePacked) Object.assign(manifestFiles[i]!, { blob: manifestFiles[first]!.blob, offset: manifestFiles[first]!.offset });
       checked = await fulltext;
+      if (checked && structure) checked = { ...checked, structure: true };
       // Every blob durable under its name before the manifest that names them.
       await writer.finish();
     } catch (err) {
@@ -264,7 +278,7 @@ export async function backupDataRoot(
       lifelineVersion: appVersion(),
       knowledgeBases: kbs,
       files: manifestFiles,
-      ...(checked ? { catalogCheck: { sha256: catalog.sha256, sqlite: checked.sqlite, fulltext: 'ok' as const } } : {}),
+      ...(checked ? { catalogCheck: { sha256: catalog.sha256, sqlite: checked.sqlite, fulltext: 'ok' as const, ...(checked.structure ? { structure: 'ok' as const } : {}) } } : {}),
       sha256sums: manifestFiles.map((f) => `${f.sha256}  ${f.path}`).join('\n') + '\n',
     };
     const snapshot = await repo.writeSnapshot(manifest);

@@ -61,12 +61,13 @@ export interface SnapshotManifest {
   sha256sums: string;
   /**
    * The deep full-text check (DEEP_CATALOG_CHECKS: FTS5's index checked against the chunks' text)
-   * passed on the catalog with this sha256 when the backup was made, under this SQLite version.
-   * A restore whose catalog has that sha256, under the same SQLite, holds those very bytes and
-   * does not run it again. (Anyone with the drive can write a manifest, but one who forges this
-   * could as well store a catalog that passes: the check proves the backup sound, not its origin.)
+   * and, with `structure`, the structural check (catalogIntegrityCheck) passed on the catalog with
+   * this sha256 when the backup was made, under this SQLite version. A restore whose catalog has
+   * that sha256, under the same SQLite, holds those very bytes and does not run them again.
+   * (Anyone with the drive can write a manifest, but one who forges this could as well store a
+   * catalog that passes: the checks prove the backup sound, not its origin.)
    */
-  catalogCheck?: { sha256: string; sqlite: string; fulltext: 'ok' };
+  catalogCheck?: { sha256: string; sqlite: string; fulltext: 'ok'; structure?: 'ok' };
 }
 
 export class Repository {

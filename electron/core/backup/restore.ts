@@ -127,10 +127,11 @@ export async function restoreSnapshot(root: string, repo: Repository, snapshotId
         // the same SQLite: that outcome stands. Otherwise the check runs now, beside the rest.
         const c = manifest.catalogCheck;
         const file = path.join(staging, f.path);
-        const fulltext = c && c.sha256 === f.sha256 && c.sqlite === sqliteVersion() && c.fulltext === 'ok' ? Promise.resolve({ fulltext: { error: null } }) : startDeepCatalogChecks(file);
+        const recorded = c && c.sha256 === f.sha256 && c.sqlite === sqliteVersion();
+        const fulltext = recorded && c.fulltext === 'ok' ? Promise.resolve({ fulltext: { error: null } }) : startDeepCatalogChecks(file);
         // The structural check here, now, before the other files are in: this thread has time
         // while the workers decrypt the large ones.
-        const structure = structuralCheck(file);
+        const structure = recorded && c.structure === 'ok' ? [] : structuralCheck(file);
         catalogChecks = fulltext.then((r) => (r ? { ...r, structure } : null));
       }
       for (const i of members) {
