@@ -27,6 +27,8 @@ interface Candidate {
   sha256: string;
   size: number;
   class: FileClass;
+  /** Its sha256 was taken from these bytes by this backup, in a file no one else writes (the catalog copy): not hashed again as it is encrypted. */
+  hashed?: boolean;
 }
 
 /** Rows that change with every backup or check; left out of the copy so an unchanged root dedups. */
@@ -56,7 +58,8 @@ interface CatalogMemo {
 /**
  * `hashedNow`: files this backup's caller hashed moments ago (the models registry's scan, see
  * recordingHasher): unchanged since (size, mtime), their content is not hashed a second time as it
- * is encrypted. Every other file is checked against its recorded sha256 in the encryption pass.
+ * is encrypted; nor is the catalog copy this backup made and hashed. Every other file is checked
+ * against its recorded sha256 in the encryption pass.
  */
 export async function backupDataRoot(
   db: Db,
@@ -120,7 +123,7 @@ export async function backupDataRoot(
       } finally {
         c.close();
       }
-      catalog = { path: 'catalog.sqlite', abs: file, sha256: await sha256OfFile(file), size: fs.statSync(file).size, class: 'catalog' };
+      catalog = { path: 'catalog.sqlite', abs: file, sha256: await sha256OfFile(file), size: fs.statSync(file).size, class: 'catalog', hashed: true };
       const copy = (catalogCopy = file);
       fulltext = startDeepCatalogChecks(copy).then((r) => {
         if (r?.fulltext.error) throw new UserError('source-damaged', `the catalog's full-text index does not match its chunks (${r.fulltext.error}); nothing damaged was stored. Run lifeline repair, then back up again`);
@@ -214,7 +217,7 @@ export async function backupDataRoot(
         throwIfCancelled(ctx?.signal);
         const f = files[i]!;
         if (!fs.existsSync(f.abs)) throw missing(f);
-        bytesWritten += await writer.put(f.abs, manifestFiles[i]!.blob, justHashed(opts.hashedNow, f) ? undefined : { sha256: f.sha256 });
+        bytesWritten += await writer.put(f.abs, manifestFiles[i]!.blob, f.hashed || justHashed(opts.hashedNow, f) ? undefined : { sha256: f.sha256 });
         newFiles++;
         stepped(f);
       };
@@ -323,7 +326,8 @@ export async function verifyRepository(repo: Repository, options: { sample?: num
     for (const x of u) if (x.offset !== undefined) seen.set(`${x.sha256}@${x.offset}`, x);
     return [...seen.values()];
   };
-  const blobBytes = (blob: string) => contents(blob).reduce((s, x) => s + x.size, 0);
+  const inBlob = new Map(blobs.map((b) => [b, contents(b)]));
+  const blobBytes = (blob: string) => inBlob.get(blob)!.reduce((s, x) => s + x.size, 0);
   const bytesTotal = blobs.reduce((s, b) => s + blobBytes(b), 0);
   let bytesChecked = 0;
   let done = 0;
@@ -335,7 +339,7 @@ export async function verifyRepository(repo: Repository, options: { sample?: num
     try {
       if (!repo.hasBlob(blob)) throw new BlobDamagedError(blob, 'is missing from the repository');
       if (u[0]!.offset === undefined) await repo.checkBlob(blob, u[0]!.sha256);
-      else await repo.checkPack(blob, contents(blob) as { sha256: string; offset: number; size: number }[]);
+      else await repo.checkPack(blob, inBlob.get(blob)! as { sha256: string; offset: number; size: number }[]);
     } catch (err) {
       if (!(err instanceof BlobDamagedError)) throw driveError(err, repo.dir);
       reasons[i] = err.message;
