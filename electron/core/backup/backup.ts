@@ -103,11 +103,14 @@ export async function backupDataRoot(
       fulltext = Promise.resolve(reused.memo!.checked ?? null);
     } else {
       // VACUUM INTO is itself one consistent read (it cannot run inside a transaction); the
-      // copy carries the generation it was taken at.
-      db.prepare('VACUUM INTO ?').run(copy1);
+      // copy carries the generation it was taken at. The copy is scratch (the blob sealed from it
+      // is what must last): it is written without fsyncs, and dropped before the drive is flushed.
+      vacuumIntoScratch(db, copy1);
       const c = new Database(copy1);
       let file = copy1;
       try {
+        c.pragma('synchronous = OFF');
+        c.pragma('journal_mode = MEMORY');
         generation = (c.prepare("SELECT value FROM meta WHERE key = 'content_generation'").get() as { value: string } | undefined)?.value ?? '0';
         list = listFiles(c);
         // The volatile rows go, their pages zeroed (they never reach the drive). A second VACUUM
@@ -123,6 +126,7 @@ export async function backupDataRoot(
       } finally {
         c.close();
       }
+      if (file !== copy1) fs.rmSync(copy1, { force: true });
       catalog = { path: 'catalog.sqlite', abs: file, sha256: await sha256OfFile(file), size: fs.statSync(file).size, class: 'catalog', hashed: true };
       const copy = (catalogCopy = file);
       fulltext = startDeepCatalogChecks(copy).then((r) => {
@@ -264,6 +268,9 @@ export async function backupDataRoot(
       for (const [i, first] of samePacked) Object.assign(manifestFiles[i]!, { blob: manifestFiles[first]!.blob, offset: manifestFiles[first]!.offset });
       checked = await fulltext;
       if (checked && structure) checked = { ...checked, structure: true };
+      // The scratch copy is sealed and checked: gone before the flush, which (the repository on
+      // the data root's filesystem) would otherwise write it out only for it to be deleted.
+      if (catalogCopy) fs.rmSync(catalogCopy, { force: true });
       // Every blob durable under its name before the manifest that names them.
       await writer.finish();
     } catch (err) {
@@ -399,6 +406,21 @@ export function pruneRepository(repo: Repository, keepDaily: number, now = new D
     }
   }
   return { removedSnapshots: removedSnapshots.map((f) => f.replace(/\.age$/, '')), removedBlobs };
+}
+
+/**
+ * VACUUM INTO `dest` without syncing it: a scratch copy needs no durability (SQLite syncs a
+ * VACUUM INTO output under the connection's `synchronous`, which is set back afterwards; it does
+ * not change how the live catalog itself is written, as VACUUM INTO does not write it).
+ */
+function vacuumIntoScratch(db: Db, dest: string): void {
+  const was = db.pragma('synchronous', { simple: true }) as number;
+  db.pragma('synchronous = OFF');
+  try {
+    db.prepare('VACUUM INTO ?').run(dest);
+  } finally {
+    db.pragma(`synchronous = ${was}`);
+  }
 }
 
 interface FileList {
