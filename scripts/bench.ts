@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import faissNode from 'faiss-node';
+import type { BackupResult, BackupVerifyResult } from '../electron/api/contract.js';
 import { openLifeline } from '../electron/core/app.js';
 import { writeFileAtomic } from '../electron/core/store/atomic.js';
 import { sha256 } from '../electron/core/util/hash.js';
@@ -384,107 +385,141 @@ function settle(): void {
   spawnSync('sync');
 }
 
-/** One round of the backup rows: ours and the references, each on a fresh repository / target. */
-async function backupRound(data: string) {
+/**
+ * Runs the sides of one comparison back to back — ours first, or the references first in reverse
+ * order (rounds alternate it) — each after an untimed `sync`, so none pays for another's writes.
+ * Returns the results in the order given.
+ */
+async function sideBySide<T extends unknown[]>(first: 'ours' | 'ref', ...sides: { [K in keyof T]: () => T[K] | Promise<T[K]> }): Promise<T> {
+  const order = sides.map((_, i) => i);
+  if (first === 'ref') order.reverse();
+  const out = new Array(sides.length) as T;
+  for (const i of order) {
+    settle();
+    out[i] = await sides[i]!();
+  }
+  return out;
+}
+
+/**
+ * One round of the backup rows: ours and the references, each on a fresh repository / target.
+ * Each of ours runs right beside its reference (a first backup beside `tar | age` and `restic
+ * backup`, verify beside `sha256sum`, the restore beside `restic restore`), who goes first
+ * alternating from round to round: this disk's speed drifts by 2× over a minute, and a ratio
+ * taken from one pair sees the same disk on both sides.
+ */
+async function backupRound(data: string, round: number) {
+  const first = round % 2 === 0 ? 'ours' : 'ref';
   // As on a freshly built root: the first backup's model scan hashes the padding model.
   fs.rmSync(path.join(data, 'models', '.lifeline-models.json'), { force: true });
   const work = tmp('backup');
   const pass = 'bench passphrase 1234';
   const app = await openLifeline({ dataDir: data, shell: 'cli', seedDemo: false, maintenance: false });
   const repoDir = path.join(work, 'repo');
+  const { generateIdentity } = await import('../electron/core/backup/age.js');
+  const { recipient } = generateIdentity();
+  const resticEnv = { RESTIC_PASSWORD: pass, RESTIC_REPOSITORY: `${work}/restic`, RESTIC_CACHE_DIR: `${work}/restic-cache` };
+  const withRestic = has('restic') && timeCmd('restic init -q', resticEnv) !== null;
+  const timed = async <T>(fn: () => Promise<T>): Promise<{ ms: number; r: T }> => {
+    const t = nowMs();
+    const r = await fn();
+    return { ms: nowMs() - t, r };
+  };
+  const tarAgeCmd = () => (has('age') ? timeCmd(`tar -cf - -C '${data}' . | age -r ${recipient} -o '${work}/tar.age' && sync -f '${work}/tar.age'`) : null);
+  const [full, tarAge, resticBackup] = await sideBySide<[{ ms: number; r: BackupResult }, number | null, number | null]>(
+    first,
+    () => timed(() => app.runBackup(repoDir, pass)),
+    tarAgeCmd,
+    () => (withRestic ? timeCmd(`restic backup -q '${data}'`, resticEnv) : null),
+  );
   settle();
-  const t1 = nowMs();
-  const full = await app.runBackup(repoDir, pass);
-  const fullMs = nowMs() - t1;
-  settle();
-  const t2 = nowMs();
-  const again = await app.runBackup(repoDir, pass);
-  const againMs = nowMs() - t2;
+  const again = await timed(() => app.runBackup(repoDir, pass));
   const { Repository } = await import('../electron/core/backup/repo.js');
   const { verifyRepository } = await import('../electron/core/backup/backup.js');
   const repo = await Repository.open(repoDir, pass);
-  settle();
-  const t3 = nowMs();
-  const v = await verifyRepository(repo);
-  const verifyMs = nowMs() - t3;
+  const [verify, sumMs] = await sideBySide<[{ ms: number; r: BackupVerifyResult }, number | null]>(first, () => timed(() => verifyRepository(repo)), () => timeCmd(`cd '${data}' && find . -type f -print0 | xargs -0 sha256sum > /dev/null`));
   await app.close();
   const restoreDir = path.join(work, 'restored');
   fs.mkdirSync(restoreDir);
   const target2 = await openLifeline({ dataDir: restoreDir, shell: 'cli', seedDemo: false, maintenance: false });
-  settle();
-  const t4 = nowMs();
-  await target2.runRestore(repoDir, pass);
-  const restoreMs = nowMs() - t4;
+  const [restore, resticRestore] = await sideBySide<[{ ms: number; r: unknown }, number | null]>(
+    first,
+    () => timed(() => target2.runRestore(repoDir, pass)),
+    () => (withRestic ? timeCmd(`restic restore -q latest --target '${work}/restic-restored'`, resticEnv) : null),
+  );
   await target2.close();
-  // References, same data, same disk.
-  const { generateIdentity } = await import('../electron/core/backup/age.js');
-  const { recipient } = generateIdentity();
-  settle();
-  const tarAge = has('age') ? timeCmd(`tar -cf - -C '${data}' . | age -r ${recipient} -o '${work}/tar.age' && sync -f '${work}/tar.age'`) : null;
-  settle();
-  const sumMs = timeCmd(`cd '${data}' && find . -type f -print0 | xargs -0 sha256sum > /dev/null`);
-  let restic: { backup: number | null; restore: number | null } | null = null;
-  if (has('restic')) {
-    const env = { RESTIC_PASSWORD: pass, RESTIC_REPOSITORY: `${work}/restic`, RESTIC_CACHE_DIR: `${work}/restic-cache` };
-    timeCmd('restic init -q', env);
-    settle();
-    const backup = timeCmd(`restic backup -q '${data}'`, env);
-    settle();
-    restic = { backup, restore: timeCmd(`restic restore -q latest --target '${work}/restic-restored'`, env) };
-  }
   fs.rmSync(work, { recursive: true, force: true });
-  return { fullMs, full, againMs, again, verifyMs, v, restoreMs, tarAge, sumMs, restic };
+  return { fullMs: full.ms, full: full.r, againMs: again.ms, again: again.r, verifyMs: verify.ms, v: verify.r, restoreMs: restore.ms, tarAge, sumMs, restic: withRestic ? { backup: resticBackup, restore: resticRestore } : null };
 }
 
 /**
  * Backup, unchanged re-backup, verify and restore of a data root padded to ~1 GB, against tar | age,
  * restic and sha256sum. The disk and the two cores are shared, and one run of a reference swings
- * 2× between runs here: each figure is the best of several alternating rounds, ours and theirs.
+ * 2× between runs here: each ratio is the median of the ratios of several rounds, each taken
+ * from one pair run back to back (see backupRound); the times shown are the medians of each side.
  */
-async function backupBench(data: string, rounds = QUICK ? 1 : 3): Promise<void> {
+async function backupBench(data: string, rounds = QUICK ? 1 : 5): Promise<void> {
   const target = QUICK ? 200 << 20 : 1 << 30;
   const now = dirBytes(data);
   if (now < target) writePaddingModel(path.join(data, 'models', 'bench-weights.gguf'), target - now);
   const gb = dirBytes(data) / 2 ** 30;
   const runs: Awaited<ReturnType<typeof backupRound>>[] = [];
-  for (let i = 0; i < rounds; i++) runs.push(await backupRound(data));
-  const best = (f: (r: (typeof runs)[number]) => number | null | undefined): number | null => {
-    const xs = runs.map(f).filter((x): x is number => typeof x === 'number');
-    return xs.length ? Math.min(...xs) : null;
+  for (let i = 0; i < rounds; i++) runs.push(await backupRound(data, i));
+  const median = (xs: (number | null | undefined)[]): number | null => {
+    const v = xs.filter((x): x is number => typeof x === 'number').sort((a, b) => a - b);
+    if (v.length === 0) return null;
+    return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
   };
-  const fullMs = best((r) => r.fullMs)!;
-  const againMs = best((r) => r.againMs)!;
-  const verifyMs = best((r) => r.verifyMs)!;
-  const restoreMs = best((r) => r.restoreMs)!;
-  const tarAge = best((r) => r.tarAge);
-  const sumMs = best((r) => r.sumMs);
-  const restic = runs[0]!.restic ? { backup: best((r) => r.restic?.backup), restore: best((r) => r.restic?.restore) } : null;
+  /** Per round, reference ÷ ours (or ours ÷ reference with `inverse`), as shown. */
+  const ratios = (ref: (r: (typeof runs)[number]) => number | null | undefined, ours: (r: (typeof runs)[number]) => number, inverse = false) =>
+    runs.map((r) => {
+      const x = ref(r);
+      return typeof x === 'number' && x > 0 ? round(inverse ? ours(r) / x : x / ours(r), 2) : null;
+    });
+  const fullRatios = ratios((r) => r.tarAge, (r) => r.fullMs);
+  const resticBackupRatios = ratios((r) => r.restic?.backup, (r) => r.fullMs);
+  const verifyRatios = ratios((r) => r.sumMs, (r) => r.verifyMs, true);
+  const restoreRatios = ratios((r) => r.restic?.restore, (r) => r.restoreMs);
   const { full, again, v } = runs[runs.length - 1]!;
-  const round2 = (x: number | null | undefined) => (x === null || x === undefined ? null : round(x, 2));
+  const r0 = (x: number | null) => (x === null ? null : round(x, 0));
+  const r2 = (x: number | null) => (x === null ? null : round(x, 2));
+  const spread = (xs: (number | null)[]) => (xs.some((x) => x !== null) ? xs.map((x) => (x === null ? '—' : String(x))).join(' ') : null);
   emit({
     bench: 'backup.full',
-    what: 'first backup of a data root into an empty encrypted repository (catalog copy, sha-named blobs, age encryption, fsync)',
-    gb: round2(gb),
-    ms: round(fullMs, 0),
-    mbPerSec: Math.round((gb * 1024) / (fullMs / 1000)),
-    reference: "tar | age -r (the standard tools, same data and disk)",
-    refMs: tarAge === null ? null : round(tarAge, 0),
-    speedVsTarAge: tarAge === null ? null : round2(tarAge / fullMs),
-    resticMs: restic?.backup === null || !restic ? null : round(restic.backup!, 0),
-    speedVsRestic: restic?.backup ? round2(restic.backup / fullMs) : null,
+    what: 'first backup of a data root into an empty encrypted repository (catalog copy and its deep checks, sha-named blobs, age encryption, fsync)',
+    gb: r2(gb),
+    ms: r0(median(runs.map((r) => r.fullMs))),
+    mbPerSec: Math.round((gb * 1024) / (median(runs.map((r) => r.fullMs))! / 1000)),
+    reference: 'tar | age -r (the standard tools, same data and disk)',
+    refMs: r0(median(runs.map((r) => r.tarAge))),
+    speedVsTarAge: r2(median(fullRatios)),
+    speedVsTarAgeByRound: spread(fullRatios),
+    resticMs: r0(median(runs.map((r) => r.restic?.backup))),
+    speedVsRestic: r2(median(resticBackupRatios)),
     files: full.files,
     rounds,
   });
-  emit({ bench: 'backup.unchanged', what: 'second backup of the unchanged data root (only a new manifest)', gb: round2(gb), ms: round(againMs, 0), msPerGb: round(againMs / gb, 0), newFiles: again.newFiles, bytesWritten: again.bytesWritten });
-  emit({ bench: 'backup.verify', what: 'decrypt and re-hash every blob of the repository', gb: round2(gb), ms: round(verifyMs, 0), ok: v.ok, reference: 'sha256sum of every file of the data root', refMs: round2(sumMs), ratio: sumMs ? round2(verifyMs / sumMs) : null });
+  emit({ bench: 'backup.unchanged', what: 'second backup of the unchanged data root (only a new manifest)', gb: r2(gb), ms: r0(median(runs.map((r) => r.againMs))), msPerGb: r0(median(runs.map((r) => r.againMs))! / gb), newFiles: again.newFiles, bytesWritten: again.bytesWritten });
+  emit({
+    bench: 'backup.verify',
+    what: 'decrypt and re-hash every blob of the repository',
+    gb: r2(gb),
+    ms: r0(median(runs.map((r) => r.verifyMs))),
+    ok: v.ok,
+    reference: 'sha256sum of every file of the data root',
+    refMs: r0(median(runs.map((r) => r.sumMs))),
+    ratio: r2(median(verifyRatios)),
+    ratioByRound: spread(verifyRatios),
+  });
   emit({
     bench: 'restore.full',
     what: 'restore into an empty data root: decrypt into staging, deep verify there (checksums, integrity_check, segment load), swap in',
-    gb: round2(gb),
-    ms: round(restoreMs, 0),
+    gb: r2(gb),
+    ms: r0(median(runs.map((r) => r.restoreMs))),
     reference: 'restic restore latest (no verification)',
-    refMs: restic?.restore ? round(restic.restore, 0) : null,
-    speedVsRestic: restic?.restore ? round2(restic.restore / restoreMs) : null,
+    refMs: r0(median(runs.map((r) => r.restic?.restore))),
+    speedVsRestic: r2(median(restoreRatios)),
+    speedVsResticByRound: spread(restoreRatios),
     rounds,
   });
 }
