@@ -67,6 +67,12 @@ export interface OpenOptions {
    * `lifeline verify` reads what it checks by itself and skips the load.
    */
   warmUp?: boolean;
+  /**
+   * A data root checked before anything trusts it (a restore's staging): what opening and
+   * checking it writes is not flushed (SQLite's synchronous OFF, no fsync of the lock). Whoever
+   * trusts it flushes the whole root first; a crash before that discards it.
+   */
+  scratch?: boolean;
 }
 
 /** What start-up found and did: leftovers swept, interrupted ingests resumed. */
@@ -121,7 +127,7 @@ export const DEMO_KB = 'demo';
 export async function openLifeline(options: OpenOptions): Promise<LifelineApp> {
   const root = resolveDataRoot(options.dataDir);
   const layout = prepareDataRoot(root);
-  const lockOrOwner = DataRootLock.acquire(root, options.command ?? options.shell);
+  const lockOrOwner = DataRootLock.acquire(root, options.command ?? options.shell, { durable: !options.scratch });
   const lock = lockOrOwner instanceof DataRootLock ? lockOrOwner : null;
   const owner = lock ? null : (lockOrOwner as LockOwner);
   if (owner && (options.access ?? 'write') === 'write') {
@@ -155,7 +161,7 @@ interface Starting {
 async function startLifeline(options: OpenOptions, root: string, layout: DataRootLayout, lock: DataRootLock | null, owner: LockOwner | null, opened: Starting): Promise<LifelineApp> {
   // A restore that was swapping when the power went is finished before anything reads the catalog.
   if (lock) finishSwap(root);
-  let db: Db = openCatalog(layout.catalog);
+  let db: Db = openCatalog(layout.catalog, { scratch: options.scratch });
   opened.db = db;
   const startup: StartupReport = { lockedBy: owner, swept: null, resumedIngests: [], repaired: null };
   // Jobs left "running" by a dead process are marked interrupted — only by the lock holder.
@@ -301,7 +307,7 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
       db.prepare('INSERT INTO verify_run(at, deep, ok, errors, warnings, duration_ms, report) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
         new Date().toISOString(), deep ? 1 : 0, report.ok ? 1 : 0, errors, report.problems.length - errors, report.durationMs, JSON.stringify(report),
       );
-      if (deep && report.ok) writeSums(db, layout);
+      if (deep && report.ok) writeSums(db, layout, { durable: !options.scratch });
     }
     return report;
   }
@@ -890,7 +896,9 @@ export async function verifyStagedRoot(
   dir: string,
   known?: { hashes?: ReadonlyMap<string, string>; catalog?: DeepCatalogResults; loadedAnn?: Map<string, FaissIndex>; preloaded?: ReadonlyMap<string, FaissIndex> },
 ): Promise<{ report: VerifyResult; kbs: { name: string; documents: number; chunks: number }[] }> {
-  const staged = await openLifeline({ dataDir: dir, shell: 'cli', seedDemo: false, maintenance: false, warmUp: false, command: 'restore staging check' });
+  // Scratch: its fsyncs would each wait for the staged files' own flush (on a journaling
+  // filesystem, a commit waits for the data written before it), which restore runs meanwhile.
+  const staged = await openLifeline({ dataDir: dir, shell: 'cli', seedDemo: false, maintenance: false, warmUp: false, scratch: true, command: 'restore staging check' });
   try {
     // What opening it wrote, back into the catalog file: the deep check then reads the freelist
     // from the file instead of running integrity_check whole (see catalogIntegrityCheck).

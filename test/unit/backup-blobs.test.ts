@@ -274,6 +274,39 @@ describe.skipIf(!offload.available())('the workers seal and open age payloads', 
     if (process.getuid?.() === 0) expect(niced()).toEqual([]);
   });
 
+  it('a large file is decrypted by one worker and hashed by another from the file: restored byte for byte; damaged or foreign blobs refused', async () => {
+    const big = crypto.randomBytes(offload.SHARED_OPEN_MIN + 123_457);
+    const blob = repo.blobName(sha(big));
+    await repo.putFile(src(big), blob, { sha256: sha(big) });
+    const file = repo.blobPath(blob);
+    const good = fs.readFileSync(file);
+    const out = path.join(t.dir, 'shared.out');
+    expect(await repo.getFile(blob, sha(big), out)).toBe(big.length);
+    expect(fs.readFileSync(out).equals(big)).toBe(true);
+    fs.rmSync(out);
+    // The payload starts after the header's last line ("--- <mac>") and the 16-byte nonce.
+    const payload = good.indexOf('\n', good.indexOf('\n--- ') + 1) + 1 + 16;
+    const CT_CHUNK = 65536 + 16;
+    const flipped = Buffer.from(good);
+    flipped[payload + 20 * CT_CHUNK + 99]! ^= 1;
+    const foreignPlain = crypto.randomBytes(big.length);
+    const foreignBlob = repo.blobName(sha(foreignPlain));
+    await repo.putFile(src(foreignPlain), foreignBlob, { sha256: sha(foreignPlain) });
+    const variants: [string, Buffer, RegExp][] = [
+      ['a flipped byte', flipped, /tampered|authentication/],
+      ['cut at a chunk boundary', good.subarray(0, payload + 400 * CT_CHUNK), /truncated|tampered|authentication/],
+      ['another file validly encrypted to this repository, under this name', fs.readFileSync(repo.blobPath(foreignBlob)), /does not match the recorded sha256/],
+    ];
+    for (const [what, bytes, reason] of variants) {
+      fs.writeFileSync(file, bytes);
+      const err = await repo.getFile(blob, sha(big), out).catch((e: unknown) => e);
+      expect(err, what).toBeInstanceOf(BlobDamagedError);
+      expect(String(err), what).toMatch(reason);
+      expect(fs.readdirSync(t.dir).filter((f) => f.startsWith('shared.out')), what).toEqual([]);
+    }
+    fs.writeFileSync(file, good);
+  });
+
   it('a restore reports a damaged large blob exactly (decrypted again on the main thread) and leaves nothing behind', async () => {
     const big = crypto.randomBytes(6_000_000);
     const blob = repo.blobName(sha(big));

@@ -23,17 +23,17 @@ const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
 const crypto = require('node:crypto');
-// A backup's bulk work (sealing, hashing) yields to the main thread (the console's requests) and
-// to the catalog checks, which are its longest part: with 2 cores a 1 GB backup ended ~0.35 s
-// sooner (median of 5 alternating runs). A restore's decryption is its longest part (the largest
-// file, on one worker, ends last), so it keeps the main thread's priority: ~0.16 s sooner (6
-// runs). On Linux this sets this thread's nice value only; elsewhere it would set the whole
-// process's, so it is not done there. Raising it back needs the privilege to; without it, a worker
-// that sealed stays below (slower, nothing else).
+// A backup's bulk work (m.bg: sealing, hashing) yields to the main thread (the console's
+// requests) and to the catalog checks, which are its longest part: with 2 cores a 1 GB backup
+// ended ~0.35 s sooner (median of 5 alternating runs). A restore's decryption is its longest part
+// (the largest file ends last), so it keeps the main thread's priority: ~0.16 s sooner (6 runs).
+// On Linux this sets this thread's nice value only; elsewhere it would set the whole process's,
+// so it is not done there. Raising it back needs the privilege to; without it, a worker that
+// sealed stays below (slower, nothing else).
 let nice = 0, raiseRefused = false;
-function priorityFor(op) {
+function priorityFor(bg) {
   if (process.platform !== 'linux') return;
-  const want = op === 'open' ? 0 : 10;
+  const want = bg ? 10 : 0;
   if (want === nice || (want < nice && raiseRefused)) return;
   try { require('node:os').setPriority(0, want); nice = want; } catch { if (want < nice) raiseRefused = true; }
 }
@@ -137,14 +137,21 @@ function sealFile(m) {
   });
 }
 
-// Decrypts the payload of src (sealed chunks from m.offset) into dest; hashes the plaintext.
+// Decrypts the payload of src (sealed chunks from m.offset) into dest; hashes the plaintext unless
+// m.hash is false (another worker hashes what lands: m.progressEvery, then a { progress } message
+// with the bytes written so far each time that many more are in the file).
 // Any failure is only "failed": the caller decrypts again on its thread to say exactly why.
 function openFile(m) {
   return withFiles(m, (key, inFd, outFd) => {
-    const h = crypto.createHash('sha256');
     const cur = Buffer.allocUnsafe(CT_CHUNK);
     let fill = 0, counter = 0, pos = m.offset, out = [], outBytes = 0, plain = 0;
-    const emit = (p) => { h.update(p); out.push(p); outBytes += p.length; plain += p.length; };
+    const h = m.hash === false ? null : crypto.createHash('sha256');
+    let written = 0, told = 0;
+    const emit = (p) => { if (h) h.update(p); out.push(p); outBytes += p.length; plain += p.length; };
+    const flush = () => {
+      writeAll(outFd, out); written += outBytes; out = []; outBytes = 0;
+      if (m.progressEvery && written - told >= m.progressEvery) { told = written; parentPort.postMessage({ id: m.id, progress: written }); }
+    };
     for (;;) {
       const n = fs.readSync(inFd, rbuf, 0, IO, pos);
       if (n === 0) break;
@@ -161,20 +168,20 @@ function openFile(m) {
         rbuf.copy(cur, fill, off, off + k);
         fill += k; off += k;
       }
-      if (outBytes >= IO) { writeAll(outFd, out); out = []; outBytes = 0; }
+      if (outBytes >= IO) flush();
     }
     const p = open(key, counter, true, cur.subarray(0, fill));
     if (p === null || (p.length === 0 && counter > 0)) return { failed: true };
     emit(p);
     writeAll(outFd, out);
     if (m.fsync) fs.fsyncSync(outFd);
-    return { sha256: h.digest('hex'), plaintextBytes: plain };
+    return { sha256: h ? h.digest('hex') : null, plaintextBytes: plain };
   });
 }
 
 parentPort.on('message', (m) => {
   let reply;
-  priorityFor(m.op);
+  priorityFor(m.bg === true);
   try {
     if (m.op === 'seal') reply = sealFile(m);
     else if (m.op === 'open') reply = openFile(m);
@@ -210,7 +217,7 @@ interface Slot {
   bytes: number;
 }
 
-const pendingReplies = new Map<number, { slot: Slot; bytes: number; resolve(r: Reply): void; reject(err: Error): void }>();
+const pendingReplies = new Map<number, { slot: Slot; bytes: number; resolve(r: Reply): void; reject(err: Error): void; onProgress?: (bytes: number) => void }>();
 let slots: Slot[] | null = null;
 let broken = false;
 let nextId = 1;
@@ -230,6 +237,10 @@ function pool(): Slot[] | null {
       slot.worker.on('message', (m: Reply) => {
         const p = pendingReplies.get(m.id);
         if (!p) return;
+        if (typeof m.progress === 'number') {
+          p.onProgress?.(m.progress);
+          return;
+        }
         pendingReplies.delete(m.id);
         slot.bytes -= p.bytes;
         if (--slot.jobs === 0) slot.worker.unref();
@@ -261,18 +272,22 @@ function pool(): Slot[] | null {
 
 /**
  * The worker with the fewest bytes still to go through (then the fewest jobs): with one large
- * model and a few segments, counting jobs alone left one worker with most of the data.
+ * model and a few segments, counting jobs alone left one worker with most of the data. `besides`:
+ * another than that one (null when there is no other).
  */
-function leastBusy(): Slot | null {
-  const p = pool();
-  if (!p) return null;
+function leastBusy(besides?: Slot): Slot | null {
+  const p = pool()?.filter((s) => s !== besides);
+  if (!p?.length) return null;
   return p.reduce((a, b) => (b.bytes < a.bytes || (b.bytes === a.bytes && b.jobs < a.jobs) ? b : a));
 }
 
-/** Sends a job of `bytes` (for the balance between workers) to `slot`; the promise settles with its reply. */
-function call(slot: Slot, msg: Record<string, unknown>, bytes = 0): Promise<Reply> {
+/**
+ * Sends a job of `bytes` (for the balance between workers) to `slot`; the promise settles with its
+ * reply. `onProgress` receives the job's progress messages, if it sends any.
+ */
+function call(slot: Slot, msg: Record<string, unknown>, bytes = 0, onProgress?: (bytes: number) => void): Promise<Reply> {
   const id = (msg.id as number | undefined) ?? nextId++;
-  const p = new Promise<Reply>((resolve, reject) => pendingReplies.set(id, { slot, bytes, resolve, reject }));
+  const p = new Promise<Reply>((resolve, reject) => pendingReplies.set(id, { slot, bytes, resolve, reject, onProgress }));
   slot.bytes += bytes;
   if (slot.jobs++ === 0) slot.worker.ref();
   slot.worker.postMessage({ ...msg, id });
@@ -304,23 +319,57 @@ export async function sealFile(
   const hash = opts.hash ?? true;
   // Sealing alone is about half the work of sealing and hashing (ChaCha20-Poly1305 runs at about
   // twice SHA-256's speed here).
-  const r = await call(slot, { op: 'seal', src, dest, preamble, key, fsync: opts.fsync, mode: opts.mode, hash }, hash ? (opts.size ?? 0) : (opts.size ?? 0) / 2);
+  const r = await call(slot, { op: 'seal', bg: true, src, dest, preamble, key, fsync: opts.fsync, mode: opts.mode, hash }, hash ? (opts.size ?? 0) : (opts.size ?? 0) / 2);
   return { sha256: (r.sha256 as string | null) ?? null, plaintextBytes: r.plaintextBytes as number, ciphertextBytes: r.ciphertextBytes as number };
 }
+
+/** From this size a file is decrypted by one worker and hashed by another, as it lands (see openFile). */
+export const SHARED_OPEN_MIN = 48 << 20;
+/** How much lands between two of the decrypting worker's progress messages (each one more range for the hashing worker). */
+const PROGRESS_EVERY = 8 << 20;
 
 /**
  * Decrypts the payload of the age file `src` (sealed chunks from `offset`, key from openPayload)
  * into the new file `dest` on a worker. Null when the payload does not open (the caller finds out
  * why by decrypting it itself); I/O errors reject. Zeroes the caller's copy of the key.
+ *
+ * A large file (`size` ≥ SHARED_OPEN_MIN) is decrypted by one worker and hashed by another from
+ * the file, a range at a time as it lands: the decryption and the hash each take about as long,
+ * and one worker doing both was the last thing a restore waited for (the model file). What is
+ * hashed is then what is in `dest`.
  */
 export async function openFile(src: string, offset: number, dest: string, payloadKey: Buffer, opts: { fsync: boolean; mode: number; size?: number }): Promise<{ sha256: string; plaintextBytes: number } | null> {
   const slot = leastBusy();
   if (!slot) throw new Error('no worker thread for opening');
   const key = Uint8Array.from(payloadKey);
   payloadKey.fill(0);
-  const r = await call(slot, { op: 'open', src, offset, dest, key, fsync: opts.fsync, mode: opts.mode }, opts.size ?? 0);
-  if (r.failed) return null;
-  return { sha256: r.sha256 as string, plaintextBytes: r.plaintextBytes as number };
+  const size = opts.size ?? 0;
+  const hasher = size >= SHARED_OPEN_MIN && dest !== '/dev/null' ? leastBusy(slot) : null;
+  if (!hasher) {
+    const r = await call(slot, { op: 'open', src, offset, dest, key, fsync: opts.fsync, mode: opts.mode }, size);
+    if (r.failed) return null;
+    return { sha256: r.sha256 as string, plaintextBytes: r.plaintextBytes as number };
+  }
+  const hash = hashOn(hasher, size, false);
+  let fd: number | null = null;
+  let fed = 0;
+  try {
+    const r = await call(slot, { op: 'open', src, offset, dest, key, fsync: opts.fsync, mode: opts.mode, hash: false, progressEvery: PROGRESS_EVERY }, size, (landed) => {
+      fd ??= fs.openSync(dest, 'r');
+      hash.range(fd, fed, landed - fed);
+      fed = landed;
+    });
+    if (r.failed) return null;
+    fd ??= fs.openSync(dest, 'r');
+    hash.rest(fd, fed);
+    const { sha256, bytes } = await hash.digest();
+    // The file holds what was decrypted, and nothing else.
+    return { sha256: bytes === r.plaintextBytes ? sha256 : `(${bytes} bytes in the file, ${r.plaintextBytes as number} decrypted)`, plaintextBytes: r.plaintextBytes as number };
+  } finally {
+    // A failed decryption leaves the hash unfinished: ended without reading, its answer ignored.
+    await hash.digest().catch(() => undefined);
+    if (fd !== null) fs.closeSync(fd);
+  }
 }
 
 /**
@@ -336,24 +385,31 @@ export interface FileHash {
   digest(): Promise<{ sha256: string; bytes: number }>;
 }
 
-/** A hash computed by a worker when there is one, else on this thread (same results). `size`: the bytes to hash, when known (for the balance between workers). */
-export function fileHash(size = 0): FileHash {
+/**
+ * A hash computed by a worker when there is one, else on this thread (same results). `size`: the
+ * bytes to hash, when known (for the balance between workers). `bg`: a backup's (below the main
+ * thread's priority).
+ */
+export function fileHash(size = 0, bg = false): FileHash {
   const slot = leastBusy();
-  if (!slot) return localHash();
+  return slot ? hashOn(slot, size, bg) : localHash();
+}
+
+function hashOn(slot: Slot, size: number, bg: boolean): FileHash {
   const id = nextId++;
-  const result = call(slot, { op: 'hash-start', id }, size);
+  const result = call(slot, { op: 'hash-start', id, bg }, size);
   result.catch(() => undefined); // kept for digest()
   let ended = false;
   return {
     range(fd, start, length) {
-      if (length > 0) slot.worker.postMessage({ op: 'hash-range', id, fd, start, length });
+      if (length > 0) slot.worker.postMessage({ op: 'hash-range', id, bg, fd, start, length });
     },
     rest(fd, start) {
       ended = true;
-      slot.worker.postMessage({ op: 'hash-rest', id, fd, start });
+      slot.worker.postMessage({ op: 'hash-rest', id, bg, fd, start });
     },
     async digest() {
-      if (!ended) slot.worker.postMessage({ op: 'hash-end', id });
+      if (!ended) slot.worker.postMessage({ op: 'hash-end', id, bg });
       ended = true;
       const r = await result;
       return { sha256: r.sha256 as string, bytes: r.bytes as number };
@@ -396,7 +452,7 @@ async function hashWholeFile(file: string): Promise<{ sha256: string; size: numb
   const fh = await fs.promises.open(file, 'r');
   try {
     const st = await fh.stat();
-    const h = fileHash(st.size);
+    const h = fileHash(st.size, true);
     h.rest(fh.fd, 0);
     const { sha256, bytes } = await h.digest();
     return { sha256, size: bytes === st.size ? st.size : -1, mtimeMs: st.mtimeMs };

@@ -21,8 +21,8 @@ export function sumsLines(db: Db, layout: DataRootLayout): string[] {
   return [...lines.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([file, hash]) => `${hash}  ${file}`);
 }
 
-export function writeSums(db: Db, layout: DataRootLayout): number {
+export function writeSums(db: Db, layout: DataRootLayout, opts: { durable?: boolean } = {}): number {
   const lines = sumsLines(db, layout);
-  writeFileAtomic(layout.sums, lines.length ? lines.join('\n') + '\n' : '');
+  writeFileAtomic(layout.sums, lines.length ? lines.join('\n') + '\n' : '', opts);
   return lines.length;
 }

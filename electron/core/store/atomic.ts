@@ -39,8 +39,11 @@ function writeAll(fd: number, data: Uint8Array, file: string): void {
 /**
  * Write `data` to `target` atomically and durably. Parent directories are created (and synced).
  * Throws with the target's name on any failure (ENOSPC included) and leaves no temp file behind.
+ * `durable: false`: atomic only (no fsync), for a scratch root that is flushed whole before
+ * anything trusts it (see OpenOptions.scratch in app.ts).
  */
-export function writeFileAtomic(target: string, data: Uint8Array | string | readonly Uint8Array[]): void {
+export function writeFileAtomic(target: string, data: Uint8Array | string | readonly Uint8Array[], opts: { durable?: boolean } = {}): void {
+  const durable = opts.durable !== false;
   const dir = path.dirname(target);
   ensureDir(dir);
   const tmp = tempPathFor(target);
@@ -49,11 +52,11 @@ export function writeFileAtomic(target: string, data: Uint8Array | string | read
   try {
     fd = fs.openSync(tmp, 'wx', 0o644);
     for (const part of parts) writeAll(fd, part, target);
-    fs.fsyncSync(fd);
+    if (durable) fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = null;
     fs.renameSync(tmp, target);
-    fsyncDir(dir);
+    if (durable) fsyncDir(dir);
   } catch (err) {
     if (fd !== null) fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });

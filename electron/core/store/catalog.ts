@@ -155,7 +155,8 @@ const MIGRATIONS: string[] = [
   `,
 ];
 
-export function openCatalog(file: string, options: { readonly?: boolean } = {}): Db {
+/** `scratch`: a copy nothing relies on until its whole folder is flushed (see OpenOptions.scratch): written without fsyncs. */
+export function openCatalog(file: string, options: { readonly?: boolean; scratch?: boolean } = {}): Db {
   let db: Db;
   try {
     db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
@@ -163,8 +164,9 @@ export function openCatalog(file: string, options: { readonly?: boolean } = {}):
     throw catalogError(file, err);
   }
   try {
+    // Set first: switching a rollback-journal file (a copy) to WAL is itself a write.
+    db.pragma(options.scratch ? 'synchronous = OFF' : 'synchronous = FULL');
     if (!options.readonly) db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     if (!options.readonly) migrate(db);

@@ -28,8 +28,8 @@ export class DataRootLock {
     return path.join(root, 'lifeline.lock');
   }
 
-  /** Takes the lock, or returns the live owner that holds it. */
-  static acquire(root: string, command: string): DataRootLock | LockOwner {
+  /** Takes the lock, or returns the live owner that holds it. `durable: false`: the lock file is not fsynced (a scratch root, see OpenOptions.scratch). */
+  static acquire(root: string, command: string, opts: { durable?: boolean } = {}): DataRootLock | LockOwner {
     const file = DataRootLock.fileIn(root);
     const me: LockOwner = { pid: process.pid, host: os.hostname(), since: new Date().toISOString(), command };
     const mine = heldHere.get(file);
@@ -38,7 +38,7 @@ export class DataRootLock {
       try {
         const fd = fs.openSync(file, 'wx', 0o644);
         fs.writeSync(fd, JSON.stringify(me) + '\n');
-        fs.fsyncSync(fd);
+        if (opts.durable !== false) fs.fsyncSync(fd);
         fs.closeSync(fd);
         const lock = new DataRootLock(file);
         heldHere.set(file, me);
