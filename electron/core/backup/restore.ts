@@ -73,7 +73,9 @@ export async function restoreSnapshot(root: string, repo: Repository, snapshotId
     }
     // One job per blob: a file of its own, or a pack (decrypted once for all the files in it).
     // The catalog first: its whole-file checks then run on another thread during the rest; then
-    // the largest.
+    // the packs — creating their many small files is the kernel's work, on this thread's pool,
+    // which then runs beside the workers' decryption of the large files instead of after it;
+    // then the largest.
     const jobs = new Map<string, number[]>();
     for (const [i, f] of manifest.files.entries()) {
       const key = f.offset === undefined ? `file:${i}` : `pack:${f.blob}`;
@@ -81,7 +83,12 @@ export async function restoreSnapshot(root: string, repo: Repository, snapshotId
       if (members) members.push(i);
       else jobs.set(key, [i]);
     }
-    const rank = (members: number[]) => (manifest.files[members[0]!]!.path === 'catalog.sqlite' ? Infinity : members.reduce((s, i) => s + manifest.files[i]!.size, 0));
+    const rank = (members: number[]) => {
+      const first = manifest.files[members[0]!]!;
+      if (first.path === 'catalog.sqlite') return Infinity;
+      const bytes = members.reduce((s, i) => s + manifest.files[i]!.size, 0);
+      return first.offset !== undefined ? Number.MAX_SAFE_INTEGER - members.length + bytes / 2 ** 40 : bytes;
+    };
     const order = [...jobs.values()].sort((a, b) => rank(b) - rank(a));
     let catalogChecks: Promise<DeepCatalogResults | null> = Promise.resolve(null);
     const restored = new Map<string, { sha256: string; size: number }>();
