@@ -54,6 +54,9 @@ export interface RestoreHooks {
   onlyKb?: { name: string; merge(stagingDir: string): Promise<KbCount[]> };
 }
 
+/** How often a restore starts writing out what has landed in staging (when no flush is running). */
+const TRICKLE_FLUSH_MS = 500;
+
 export async function restoreSnapshot(root: string, repo: Repository, snapshotId: string | undefined, hooks: RestoreHooks, ctx?: JobContext): Promise<RestoreResult> {
   const started = Date.now();
   const { file, manifest } = repo.findSnapshot(snapshotId);
@@ -105,47 +108,60 @@ export async function restoreSnapshot(root: string, repo: Repository, snapshotId
         // the verify loads it again and says why it fails
       }
     };
-    await forEachLimit(order, CONCURRENCY, async (members) => {
-      throwIfCancelled(ctx?.signal);
-      const f = manifest.files[members[0]!]!;
-      try {
-        // Straight under their names: staging is removed if anything fails, and trusted only once verified.
-        if (f.offset === undefined) {
-          restored.set(f.path, { sha256: f.sha256, size: await repo.getFile(f.blob, f.sha256, path.join(staging, f.path), { madeDirs, inPlace: true }) });
-          preload(f.path);
-        } else {
-          const files = members.map((i) => manifest.files[i]!);
-          await repo.getPacked(
-            f.blob,
-            files.map((m) => ({ sha256: m.sha256, offset: m.offset!, size: m.size, dest: path.join(staging, m.path) })),
-            { madeDirs },
-          );
-          for (const m of files) restored.set(m.path, { sha256: m.sha256, size: m.size });
+    // The drive writes the staged files out as they land, beside the decryption: the kernel holds
+    // them back (with a few GB of memory, 1 GB never reaches its dirty threshold), and the flush
+    // before the swap would otherwise write everything at once. One flush at a time.
+    let trickle: Promise<void> | null = null;
+    const trickling = setInterval(() => {
+      trickle ??= startFlush(staging).finally(() => {
+        trickle = null;
+      });
+    }, TRICKLE_FLUSH_MS);
+    try {
+      await forEachLimit(order, CONCURRENCY, async (members) => {
+        throwIfCancelled(ctx?.signal);
+        const f = manifest.files[members[0]!]!;
+        try {
+          // Straight under their names: staging is removed if anything fails, and trusted only once verified.
+          if (f.offset === undefined) {
+            restored.set(f.path, { sha256: f.sha256, size: await repo.getFile(f.blob, f.sha256, path.join(staging, f.path), { madeDirs, inPlace: true }) });
+            preload(f.path);
+          } else {
+            const files = members.map((i) => manifest.files[i]!);
+            await repo.getPacked(
+              f.blob,
+              files.map((m) => ({ sha256: m.sha256, offset: m.offset!, size: m.size, dest: path.join(staging, m.path) })),
+              { madeDirs },
+            );
+            for (const m of files) restored.set(m.path, { sha256: m.sha256, size: m.size });
+          }
+        } catch (err) {
+          if (err instanceof UserError) throw err;
+          const e = driveError(err, repo.dir);
+          if (e instanceof UserError) throw e;
+          const what = members.length === 1 ? f.path : `${f.path} and ${members.length - 1} other files packed with it`;
+          throw new UserError('blob-damaged', `${what} (snapshot ${manifest.id}): ${(err as Error).message}; nothing was changed`);
         }
-      } catch (err) {
-        if (err instanceof UserError) throw err;
-        const e = driveError(err, repo.dir);
-        if (e instanceof UserError) throw e;
-        const what = members.length === 1 ? f.path : `${f.path} and ${members.length - 1} other files packed with it`;
-        throw new UserError('blob-damaged', `${what} (snapshot ${manifest.id}): ${(err as Error).message}; nothing was changed`);
-      }
-      if (f.path === 'catalog.sqlite') {
-        // Checked when the backup was made, on these very bytes (their sha256 just matched), under
-        // the same SQLite: that outcome stands. Otherwise the check runs now, beside the rest.
-        const c = manifest.catalogCheck;
-        const file = path.join(staging, f.path);
-        const recorded = c && c.sha256 === f.sha256 && c.sqlite === sqliteVersion();
-        const fulltext = recorded && c.fulltext === 'ok' ? Promise.resolve({ fulltext: { error: null } }) : startDeepCatalogChecks(file);
-        // The structural check here, now, before the other files are in: this thread has time
-        // while the workers decrypt the large ones.
-        const structure = recorded && c.structure === 'ok' ? [] : structuralCheck(file);
-        catalogChecks = fulltext.then((r) => (r ? { ...r, structure } : null));
-      }
-      for (const i of members) {
-        bytesDone += manifest.files[i]!.size;
-        ctx?.progress({ done: ++done, total: manifest.files.length, bytesDone, bytesTotal, message: manifest.files[i]!.path });
-      }
-    });
+        if (f.path === 'catalog.sqlite') {
+          // Checked when the backup was made, on these very bytes (their sha256 just matched), under
+          // the same SQLite: that outcome stands. Otherwise the check runs now, beside the rest.
+          const c = manifest.catalogCheck;
+          const file = path.join(staging, f.path);
+          const recorded = c && c.sha256 === f.sha256 && c.sqlite === sqliteVersion();
+          const fulltext = recorded && c.fulltext === 'ok' ? Promise.resolve({ fulltext: { error: null } }) : startDeepCatalogChecks(file);
+          // The structural check here, now, before the other files are in: this thread has time
+          // while the workers decrypt the large ones.
+          const structure = recorded && c.structure === 'ok' ? [] : structuralCheck(file);
+          catalogChecks = fulltext.then((r) => (r ? { ...r, structure } : null));
+        }
+        for (const i of members) {
+          bytesDone += manifest.files[i]!.size;
+          ctx?.progress({ done: ++done, total: manifest.files.length, bytesDone, bytesTotal, message: manifest.files[i]!.path });
+        }
+      });
+    } finally {
+      clearInterval(trickling);
+    }
     // The models' checksums were just proven while decrypting: the registry's cache says so, and
     // neither the staged check nor the restored app hashes gigabytes of models again.
     seedModelsCache(path.join(staging, 'models'), restored);
