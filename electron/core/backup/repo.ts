@@ -854,7 +854,12 @@ function clearInterruptedInit(abs: string, now = Date.now()): boolean {
           ? initsRunning.has(abs)
           : isAlive(lock.pid)
         : ageMs < 3_600_000;
-    if (running) throw new UserError('repo-init-running', `${abs}: a backup is creating a repository there right now (${lock.host ?? 'unknown host'}, process ${lock.pid ?? '?'}); wait for it, or choose another folder`);
+    if (running) {
+      const here = lock.host === os.hostname();
+      // Another machine's process cannot be looked at from here: after an hour its lock is taken for a creation cut short.
+      const after = here ? '' : `; if that backup was cut short, the next backup here clears the folder after ${new Date(fs.statSync(path.join(abs, INIT_LOCK)).mtimeMs + 3_600_000).toISOString()} — or delete ${path.join(abs, INIT_LOCK)} once you are sure no backup is writing there`;
+      throw new UserError('repo-init-running', `${abs}: a backup is creating a repository there right now (${lock.host ?? 'unknown host'}, process ${lock.pid ?? '?'}); wait for it, or choose another folder${after}`);
+    }
   }
   for (const n of top) fs.rmSync(path.join(abs, n), { recursive: true, force: true });
   fsyncDir(abs);
