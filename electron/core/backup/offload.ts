@@ -353,13 +353,21 @@ export async function openFile(src: string, offset: number, dest: string, payloa
   const hash = hashOn(hasher, size, false);
   let fd: number | null = null;
   let fed = 0;
+  // Raised in the worker's message handler, an error would end the process: kept for below.
+  let feedError: unknown = null;
   try {
     const r = await call(slot, { op: 'open', src, offset, dest, key, fsync: opts.fsync, mode: opts.mode, hash: false, progressEvery: PROGRESS_EVERY }, size, (landed) => {
-      fd ??= fs.openSync(dest, 'r');
-      hash.range(fd, fed, landed - fed);
-      fed = landed;
+      if (feedError !== null) return;
+      try {
+        fd ??= fs.openSync(dest, 'r');
+        hash.range(fd, fed, landed - fed);
+        fed = landed;
+      } catch (err) {
+        feedError = err;
+      }
     });
     if (r.failed) return null;
+    if (feedError !== null) throw feedError;
     fd ??= fs.openSync(dest, 'r');
     hash.rest(fd, fed);
     const { sha256, bytes } = await hash.digest();
