@@ -29,11 +29,13 @@ const crypto = require('node:crypto');
 // (the largest file ends last), so it keeps the main thread's priority: ~0.16 s sooner (6 runs).
 // On Linux this sets this thread's nice value only; elsewhere it would set the whole process's,
 // so it is not done there. Raising it back needs the privilege to; without it, a worker that
-// sealed stays below (slower, nothing else).
-let nice = 0, raiseRefused = false;
+// sealed stays below (slower, nothing else). "The main thread's priority" is the one this thread
+// started with (an operator may have started Lifeline under nice).
+const base = (() => { try { return require('node:os').getPriority(0); } catch { return 0; } })();
+let nice = base, raiseRefused = false;
 function priorityFor(bg) {
   if (process.platform !== 'linux') return;
-  const want = bg ? 10 : 0;
+  const want = bg ? Math.max(base, 10) : base;
   if (want === nice || (want < nice && raiseRefused)) return;
   try { require('node:os').setPriority(0, want); nice = want; } catch { if (want < nice) raiseRefused = true; }
 }

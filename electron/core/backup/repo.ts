@@ -209,11 +209,7 @@ export class Repository {
     const src = this.blobPath(blob);
     const fsync = !canSyncfs();
     try {
-      const dir = path.dirname(dest);
-      if (!opts.madeDirs?.has(dir)) {
-        mkdirP(dir);
-        opts.madeDirs?.add(dir);
-      }
+      makeParent(dest, opts.madeDirs);
       let size = 0;
       const sealedSize = fs.statSync(src).size;
       if (sealedSize <= SMALL_FILE) {
@@ -313,11 +309,7 @@ export class Repository {
     try {
       await forEachLimit(files, CONCURRENCY, async (f) => {
         const bytes = checkedMember(pack, blob, f);
-        const dir = path.dirname(f.dest);
-        if (!opts.madeDirs?.has(dir)) {
-          mkdirP(dir);
-          opts.madeDirs?.add(dir);
-        }
+        makeParent(f.dest, opts.madeDirs);
         await writeParts(f.dest, [bytes], fsync, 0o644);
       });
     } catch (err) {
@@ -702,6 +694,14 @@ export async function readSmallFile(file: string, size: number): Promise<Buffer>
 /** mkdir -p; durability comes from the flush that follows (or an explicit fsync). */
 function mkdirP(dir: string): void {
   fs.mkdirSync(dir, { recursive: true });
+}
+
+/** mkdir -p of `file`'s folder, once per folder among the ones `made` (when given) remembers. */
+function makeParent(file: string, made?: Set<string>): void {
+  const dir = path.dirname(file);
+  if (made?.has(dir)) return;
+  mkdirP(dir);
+  made?.add(dir);
 }
 
 /** Encrypts `plain` (held in memory) to `recipient` into the new file `file`; returns the bytes written. */

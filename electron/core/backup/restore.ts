@@ -89,8 +89,7 @@ export async function restoreSnapshot(root: string, repo: Repository, snapshotId
     const rank = (members: number[]) => {
       const first = manifest.files[members[0]!]!;
       if (first.path === 'catalog.sqlite') return Infinity;
-      const bytes = members.reduce((s, i) => s + manifest.files[i]!.size, 0);
-      return first.offset !== undefined ? Number.MAX_SAFE_INTEGER - members.length + bytes / 2 ** 40 : bytes;
+      return first.offset !== undefined ? Number.MAX_SAFE_INTEGER : members.reduce((s, i) => s + manifest.files[i]!.size, 0);
     };
     const order = [...jobs.values()].sort((a, b) => rank(b) - rank(a));
     let catalogChecks: Promise<DeepCatalogResults | null> = Promise.resolve(null);
