@@ -202,9 +202,11 @@ export class Repository {
    * `inPlace` — for a staging folder that is trusted only once verified as a whole, and removed
    * if anything fails), checking its sha256 in the same pass. Not fsynced: the caller makes the
    * restored files durable with one `syncFilesystem()` before it relies on them (when no
-   * filesystem flush is available, each file is fsynced here instead). Returns the plaintext size.
+   * filesystem flush is available, each file is fsynced here instead). `direct`: a large file is
+   * written past the page cache (for a file nothing reads back soon; see offload's sink).
+   * Returns the plaintext size.
    */
-  async getFile(blob: string, sha256: string, dest: string, opts: { madeDirs?: Set<string>; inPlace?: boolean } = {}): Promise<number> {
+  async getFile(blob: string, sha256: string, dest: string, opts: { madeDirs?: Set<string>; inPlace?: boolean; direct?: boolean } = {}): Promise<number> {
     const out = opts.inPlace ? dest : `${dest}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`;
     const src = this.blobPath(blob);
     const fsync = !canSyncfs();
@@ -231,7 +233,7 @@ export class Repository {
         let r: { sha256: string; plaintextBytes: number } | null = null;
         if (offload.available()) {
           const { payloadKey, payloadOffset } = await age.openPayload(src, this.identity);
-          r = await offload.openFile(src, payloadOffset, out, payloadKey, { fsync, mode: 0o644, size: sealedSize });
+          r = await offload.openFile(src, payloadOffset, out, payloadKey, { fsync, mode: 0o644, size: sealedSize, direct: opts.direct });
         }
         if (r === null) {
           const h = createHash('sha256');
@@ -569,7 +571,8 @@ export class BlobWriter {
         // while this thread goes on with the small ones; hashed in the same pass unless it was
         // hashed moments ago (no `expected`).
         const { preamble, payloadKey } = age.prepareEncryption(this.repo.recipient);
-        const r = await offload.sealFile(src, tmp, preamble, payloadKey, { fsync, mode: 0o600, hash: expected !== undefined, size });
+        // Written past the page cache (see offload's sink): nothing reads a blob back during a backup.
+        const r = await offload.sealFile(src, tmp, preamble, payloadKey, { fsync, mode: 0o600, hash: expected !== undefined, size, direct: true });
         if (expected && r.sha256 !== expected.sha256) throw sourceDamaged(src);
         return r.ciphertextBytes;
       }
