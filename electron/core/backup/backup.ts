@@ -155,25 +155,27 @@ export async function backupDataRoot(
         files.push({ path: `${sub}/${name}`, abs, sha256: await sha256OfFile(abs), size: fs.statSync(abs).size, class: cls });
       }
     }
-    // The models last: the caller's scan (hashing any model file that changed, on a worker) ran
-    // beside the catalog copy.
-    for (const m of await models) {
-      if (m.sha256 && !m.error) files.push({ path: `models/${m.name}`, abs: path.join(layout.models, m.name), sha256: m.sha256, size: m.bytes, class: 'models' });
-    }
+    // The models last (in the manifest too): the caller's scan hashes any model file that changed,
+    // on a worker, beside the catalog copy and the unlock; the other files are encrypted meanwhile.
+    const modelFiles = Promise.resolve(models).then((list) =>
+      list.filter((m) => m.sha256 && !m.error).map((m): Candidate => ({ path: `models/${m.name}`, abs: path.join(layout.models, m.name), sha256: m.sha256!, size: m.bytes, class: 'models' })),
+    );
+    modelFiles.catch(() => undefined); // awaited with the data below
     // 3. Data first: every file not yet in the repository, each checked against its sha256 as
     // it is encrypted. Content stored before — a blob of its own, or a file in a pack that a
     // snapshot names — is not stored again.
-    const bytesTotal = files.reduce((s, f) => s + f.size, 0);
+    let bytesTotal = files.reduce((s, f) => s + f.size, 0);
     let bytesDone = 0;
     let bytesWritten = 0;
     let newFiles = 0;
     let done = 0;
     const inPacks = packedContent(repo);
-    const manifestFiles: ManifestFile[] = files.map((f) => {
+    const entryFor = (f: Candidate): ManifestFile => {
       const own = repo.blobName(f.sha256);
       const packed = inPacks.get(f.sha256);
       return packed && !repo.hasBlob(own) ? { path: f.path, sha256: f.sha256, size: f.size, blob: packed.blob, class: f.class, offset: packed.offset } : { path: f.path, sha256: f.sha256, size: f.size, blob: own, class: f.class };
-    });
+    };
+    const manifestFiles: ManifestFile[] = files.map(entryFor);
     ctx?.progress({ done: 0, total: files.length, bytesDone: 0, bytesTotal, message: 'backing up' });
     const writer = repo.blobWriter();
     const queued = new Set<string>();
@@ -258,7 +260,26 @@ export async function backupDataRoot(
         }
         await seal();
       };
-      const work = Promise.allSettled([forEachLimit(offloaded, offloaded.length || 1, one), forEachLimit(here, CONCURRENCY, one), packing()]);
+      // The models once their scan is done, each as the files above (never packed).
+      const modelsWork = async () => {
+        const first = files.length;
+        for (const f of await modelFiles) {
+          files.push(f);
+          manifestFiles.push(entryFor(f));
+          bytesTotal += f.size;
+        }
+        const mine: number[] = [];
+        for (let i = first; i < files.length; i++) {
+          const m = manifestFiles[i]!;
+          if (m.offset !== undefined || repo.hasBlob(m.blob) || queued.has(m.blob)) stepped(files[i]!);
+          else {
+            queued.add(m.blob);
+            mine.push(i);
+          }
+        }
+        await forEachLimit(mine, mine.length || 1, one);
+      };
+      const work = Promise.allSettled([forEachLimit(offloaded, offloaded.length || 1, one), forEachLimit(here, CONCURRENCY, one), packing(), modelsWork()]);
       // The copy's structural check (catalogIntegrityCheck) here while the workers seal the large
       // files; a restore of these very bytes then need not run it (SnapshotManifest.catalogCheck).
       const structure = catalogCopy ? structuralCheck(catalogCopy) : null;

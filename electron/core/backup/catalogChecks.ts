@@ -13,8 +13,12 @@ import Database from 'better-sqlite3';
 import { Worker } from 'node:worker_threads';
 import { DEEP_CATALOG_CHECKS, type DeepCatalogResults, catalogIntegrityCheck } from '../integrity/verify.js';
 
+/** Bytes of a scratch catalog file (a backup's copy, a restore's staged one) its checks map (SQLite's cap). */
+const MMAP_BYTES = 0x7fff0000;
+
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
+const MMAP = ${MMAP_BYTES};
 let out;
 try {
   const Database = require(workerData.driver);
@@ -22,8 +26,11 @@ try {
   try {
     let fulltext = { error: null };
     try {
-      // As runFulltextCheck in verify: a page cache the size of the catalog for the check.
+      // As runFulltextCheck in verify: a page cache the size of the catalog for the check. And
+      // the file mapped (no one else writes it): pages read from the kernel's cache in place,
+      // not copied into fresh memory (~0.07 s of system time less at 100k chunks).
       db.pragma('cache_size = ' + workerData.sql.cacheSize);
+      db.pragma('mmap_size = ' + MMAP);
       db.prepare(workerData.sql.fulltext).run();
     } catch (err) {
       fulltext = { error: String(err && err.message || err) };
@@ -95,6 +102,7 @@ export function structuralCheck(file: string): string[] {
   try {
     const db = new Database(file, { fileMustExist: true });
     try {
+      db.pragma(`mmap_size = ${MMAP_BYTES}`); // as the full-text check's
       return catalogIntegrityCheck(db, file);
     } finally {
       db.close();

@@ -284,6 +284,13 @@ function sealFile(m) {
           outBytes += CT_CHUNK;
           fill = 0;
         }
+        if (fill === 0 && n - off > CHUNK) {
+          // A whole chunk with more after it in this read: sealed where it lies.
+          seal(key, counter++, false, buf.subarray(off, off + CHUNK), out);
+          outBytes += CT_CHUNK;
+          off += CHUNK;
+          continue;
+        }
         const k = Math.min(CHUNK - fill, n - off);
         buf.copy(cur, fill, off, off + k);
         fill += k; off += k;
@@ -325,6 +332,14 @@ function openFile(m) {
           if (p === null) return { failed: true };
           emit(p);
           fill = 0;
+        }
+        if (fill === 0 && n - off > CT_CHUNK) {
+          // A whole chunk with more after it in this read: opened where it lies.
+          const p = open(key, counter++, false, buf.subarray(off, off + CT_CHUNK));
+          if (p === null) return { failed: true };
+          emit(p);
+          off += CT_CHUNK;
+          continue;
         }
         const k = Math.min(CT_CHUNK - fill, n - off);
         buf.copy(cur, fill, off, off + k);
