@@ -112,15 +112,18 @@ function alignedBuffer(i) {
 }
 const readAt = (fd, buf, off, len, pos) => new Promise((resolve, reject) => fs.read(fd, buf, off, len, pos, (err, n) => (err ? reject(err) : resolve(n))));
 const writeAt = (fd, buf, off, len, pos) => new Promise((resolve, reject) => fs.write(fd, buf, off, len, pos, (err, n) => (err ? reject(err) : resolve(n))));
-function openDirect(file, flags, mode) {
-  if (!O_DIRECT) return null;
+// m.mockRefusingDirect (tests only: this machine's filesystems all take O_DIRECT): 'open' acts as a
+// filesystem that refuses it at open, 'io' as one that refuses each direct read or write.
+const refused = () => Object.assign(new Error('EINVAL (mockRefusingDirect)'), { code: 'EINVAL' });
+function openDirect(m, file, flags, mode) {
+  if (!O_DIRECT || m.mockRefusingDirect === 'open') return null;
   try { return fs.openSync(file, flags | O_DIRECT, mode); } catch (err) { if (err.code === 'EINVAL') return null; throw err; }
 }
 
 // Reads src from \`start\`: await next() is a view of the next bytes (valid until the call after
 // it), null at the end.
 function source(m, start) {
-  const fd = m.directRead ? openDirect(m.src, O_RDONLY) : null;
+  const fd = m.directRead ? openDirect(m, m.src, O_RDONLY) : null;
   let plain = fd === null ? fs.openSync(m.src, 'r') : null;
   let pos = start;
   if (plain !== null) {
@@ -141,7 +144,7 @@ function source(m, start) {
   const issue = () => {
     const buf = alignedBuffer(i);
     const at = pos;
-    const p = readAt(fd, buf, 0, DIO, at).then((n) => ({ buf, n }), (err) => { if (err.code === 'EINVAL') return { buf, n: -1 }; throw err; });
+    const p = (m.mockRefusingDirect === 'io' ? Promise.reject(refused()) : readAt(fd, buf, 0, DIO, at)).then((n) => ({ buf, n }), (err) => { if (err.code === 'EINVAL') return { buf, n: -1 }; throw err; });
     p.catch(() => undefined); // awaited by next()
     pos += DIO;
     i ^= 1;
@@ -181,7 +184,7 @@ function source(m, start) {
 // Creates dest (m.mode): await write(list) takes the buffers' bytes, await end() writes what is
 // left (direct: the last block padded, then the file cut to its size).
 function sink(m) {
-  const fd = m.direct ? openDirect(m.dest, O_WRONLY | O_CREAT | O_TRUNC, m.mode) : null;
+  const fd = m.direct ? openDirect(m, m.dest, O_WRONLY | O_CREAT | O_TRUNC, m.mode) : null;
   if (fd === null) {
     const plainFd = fs.openSync(m.dest, 'w', m.mode);
     return { async write(list) { writeAll(plainFd, list); }, async end() {}, sync: () => fs.fsyncSync(plainFd), async close() { fs.closeSync(plainFd); } };
@@ -194,7 +197,7 @@ function sink(m) {
     while (off < n) {
       if (plain === null) {
         let w = 0;
-        try { w = await writeAt(fd, b, off, n - off, at + off); } catch (err) { if (err.code !== 'EINVAL') throw err; }
+        try { w = await (m.mockRefusingDirect === 'io' ? Promise.reject(refused()) : writeAt(fd, b, off, n - off, at + off)); } catch (err) { if (err.code !== 'EINVAL') throw err; }
         off += w;
         if (w > 0 && w % ALIGN === 0) continue;
         plain = fs.openSync(m.dest, 'r+');
@@ -494,7 +497,7 @@ export async function sealFile(
   dest: string,
   preamble: Buffer,
   payloadKey: Buffer,
-  opts: { fsync: boolean; mode: number; hash?: boolean; size?: number; direct?: boolean },
+  opts: { fsync: boolean; mode: number; hash?: boolean; size?: number; direct?: boolean; mockRefusingDirect?: 'open' | 'io' },
 ): Promise<{ sha256: string | null; plaintextBytes: number; ciphertextBytes: number }> {
   const slot = leastBusy();
   if (!slot) throw new Error('no worker thread for sealing');
@@ -503,7 +506,7 @@ export async function sealFile(
   const hash = opts.hash ?? true;
   // Sealing alone is about half the work of sealing and hashing (ChaCha20-Poly1305 runs at about
   // twice SHA-256's speed here).
-  const r = await call(slot, { op: 'seal', bg: true, src, dest, preamble, key, fsync: opts.fsync, mode: opts.mode, hash, direct: opts.direct === true }, hash ? (opts.size ?? 0) : (opts.size ?? 0) / 2);
+  const r = await call(slot, { op: 'seal', bg: true, src, dest, preamble, key, fsync: opts.fsync, mode: opts.mode, hash, direct: opts.direct === true, mockRefusingDirect: opts.mockRefusingDirect }, hash ? (opts.size ?? 0) : (opts.size ?? 0) / 2);
   return { sha256: (r.sha256 as string | null) ?? null, plaintextBytes: r.plaintextBytes as number, ciphertextBytes: r.ciphertextBytes as number };
 }
 
@@ -527,7 +530,7 @@ export async function openFile(
   offset: number,
   dest: string,
   payloadKey: Buffer,
-  opts: { fsync: boolean; mode: number; size?: number; direct?: boolean },
+  opts: { fsync: boolean; mode: number; size?: number; direct?: boolean; mockRefusingDirect?: 'open' | 'io' },
 ): Promise<{ sha256: string; plaintextBytes: number } | null> {
   const slot = leastBusy();
   if (!slot) throw new Error('no worker thread for opening');
@@ -539,7 +542,7 @@ export async function openFile(
   // come from the drive).
   const hasher = size >= SHARED_OPEN_MIN && dest !== '/dev/null' && !direct ? leastBusy(slot) : null;
   if (!hasher) {
-    const r = await call(slot, { op: 'open', src, offset, dest, key, fsync: opts.fsync, mode: opts.mode, direct, directRead: true }, size);
+    const r = await call(slot, { op: 'open', src, offset, dest, key, fsync: opts.fsync, mode: opts.mode, direct, directRead: true, mockRefusingDirect: opts.mockRefusingDirect }, size);
     if (r.failed) return null;
     return { sha256: r.sha256 as string, plaintextBytes: r.plaintextBytes as number };
   }
@@ -549,7 +552,7 @@ export async function openFile(
   // Raised in the worker's message handler, an error would end the process: kept for below.
   let feedError: unknown = null;
   try {
-    const r = await call(slot, { op: 'open', src, offset, dest, key, fsync: opts.fsync, mode: opts.mode, hash: false, progressEvery: PROGRESS_EVERY, directRead: true }, size, (landed) => {
+    const r = await call(slot, { op: 'open', src, offset, dest, key, fsync: opts.fsync, mode: opts.mode, hash: false, progressEvery: PROGRESS_EVERY, directRead: true, mockRefusingDirect: opts.mockRefusingDirect }, size, (landed) => {
       if (feedError !== null) return;
       try {
         fd ??= fs.openSync(dest, 'r');
