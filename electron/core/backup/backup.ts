@@ -127,13 +127,14 @@ export async function backupDataRoot(
         c.close();
       }
       if (file !== copy1) fs.rmSync(copy1, { force: true });
-      catalog = { path: 'catalog.sqlite', abs: file, sha256: await sha256OfFile(file), size: fs.statSync(file).size, class: 'catalog', hashed: true };
+      // The check first (the longest work on the copy), then the copy's hash beside it.
       const copy = (catalogCopy = file);
       fulltext = startDeepCatalogChecks(copy).then((r) => {
         if (r?.fulltext.error) throw new UserError('source-damaged', `the catalog's full-text index does not match its chunks (${r.fulltext.error}); nothing damaged was stored. Run lifeline repair, then back up again`);
         return r ? { sqlite: sqliteVersion() } : null;
       });
       fulltext.catch(() => undefined); // awaited with the data below
+      catalog = { path: 'catalog.sqlite', abs: file, sha256: await sha256OfFile(file), size: fs.statSync(file).size, class: 'catalog', hashed: true };
     }
     const files: Candidate[] = [catalog];
     const blobsRel = path.relative(layout.root, layout.blobs).split(path.sep).join('/');

@@ -12,6 +12,9 @@
 // sources (tests), from dist/ and inside a packaged app, with only node: built-ins. Where workers
 // cannot start, or Node's crypto lacks ChaCha20-Poly1305 (Electron's BoringSSL), callers get
 // `available() === false` / a local hash and do the work themselves.
+//
+// Blobs are read, and blobs and restored models written, past the page cache (O_DIRECT): see the
+// worker's source and sink.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -361,10 +364,13 @@ function openFile(m) {
 }
 
 // One job at a time, in the order sent (a job may wait for the drive; the aligned buffers are
-// this worker's).
-let queue = Promise.resolve();
+// this worker's). The buffers (16 MiB) are let go after a few idle seconds.
+let queue = Promise.resolve(), waiting = 0;
 parentPort.on('message', (m) => {
-  queue = queue.then(() => handle(m));
+  waiting++;
+  queue = queue.then(() => handle(m)).finally(() => {
+    if (--waiting === 0) setTimeout(() => { if (waiting === 0) aligned.length = 0; }, 5000).unref();
+  });
 });
 async function handle(m) {
   let reply;
@@ -490,7 +496,9 @@ export function available(): boolean {
  * Encrypts `src` into the new file `dest` on a worker: `preamble` (the age header and payload
  * nonce, from prepareEncryption) then the payload sealed with `payloadKey`. Returns the plaintext's
  * sha256 (null with `hash: false`, for a file hashed moments ago) and sizes. `size`: the file's
- * size, for the balance between workers. Zeroes the caller's copy of the key.
+ * size, for the balance between workers. `direct`: `dest` is written past the page cache (see the
+ * worker's sink); `mockRefusingDirect`, for tests only, acts as a filesystem that refuses it.
+ * Zeroes the caller's copy of the key.
  */
 export async function sealFile(
   src: string,
@@ -524,6 +532,10 @@ const PROGRESS_EVERY = 8 << 20;
  * the file, a range at a time as it lands: the decryption and the hash each take about as long,
  * and one worker doing both was the last thing a restore waited for (the model file). What is
  * hashed is then what is in `dest`.
+ *
+ * `src` is read past the page cache (see the worker's source): from the drive itself. With
+ * `direct`, `dest` is written so too, and hashed in memory as it is decrypted, on one worker (read
+ * back, it would come from the drive). `mockRefusingDirect`: as sealFile's.
  */
 export async function openFile(
   src: string,
