@@ -664,11 +664,11 @@ export async function sha256FileOffThread(file: string): Promise<string> {
   return (await hashWholeFile(file)).sha256;
 }
 
-async function hashWholeFile(file: string): Promise<{ sha256: string; size: number; mtimeMs: number }> {
+async function hashWholeFile(file: string, bg = true): Promise<{ sha256: string; size: number; mtimeMs: number }> {
   const fh = await fs.promises.open(file, 'r');
   try {
     const st = await fh.stat();
-    const h = fileHash(st.size, true);
+    const h = fileHash(st.size, bg);
     h.rest(fh.fd, 0);
     const { sha256, bytes } = await h.digest();
     return { sha256, size: bytes === st.size ? st.size : -1, mtimeMs: st.mtimeMs };
@@ -684,13 +684,16 @@ export type HashedNow = ReadonlyMap<string, { sha256: string; size: number; mtim
  * A `hashFile` for the models registry that hashes on a worker thread and remembers what it
  * hashed (absolute path → sha256, size, mtime): a backup that runs right after does not hash
  * those files a second time while it encrypts them, unless their size or mtime has changed.
+ * Hashed at the main thread's priority, not below as a backup's other bulk work: each model waits
+ * for its hash before it is encrypted, and the largest file starting last ended last (a 645 MB
+ * model's hash took 1.7 s below the catalog checks and the unlock, against 0.4 s of work).
  */
 export function recordingHasher(): { hashFile(file: string): Promise<string>; hashed: HashedNow } {
   const hashed = new Map<string, { sha256: string; size: number; mtimeMs: number }>();
   return {
     hashed,
     async hashFile(file) {
-      const r = await hashWholeFile(file);
+      const r = await hashWholeFile(file, false);
       if (r.size >= 0) hashed.set(path.resolve(file), r);
       return r.sha256;
     },
