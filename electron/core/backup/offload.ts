@@ -108,10 +108,19 @@ function hashRange(h, fd, start, length) {
 const ALIGN = 4096, DIO = 4 << 20;
 const { O_RDONLY, O_WRONLY, O_CREAT, O_TRUNC, O_DIRECT } = fs.constants;
 const aligned = [];
-// The i-th page-aligned buffer of this worker (jobs run one at a time: see the message handler).
+// The i-th (0 to 3) page-aligned buffer of this worker, all four in one memory (jobs run one at a
+// time: see the message handler).
 function alignedBuffer(i) {
-  while (aligned.length <= i) aligned.push(Buffer.from(new WebAssembly.Memory({ initial: DIO >> 16, maximum: DIO >> 16 }).buffer));
+  if (aligned.length === 0) {
+    const mem = Buffer.from(new WebAssembly.Memory({ initial: (4 * DIO) >> 16, maximum: (4 * DIO) >> 16 }).buffer);
+    for (let k = 0; k < 4; k++) aligned.push(mem.subarray(k * DIO, (k + 1) * DIO));
+  }
   return aligned[i];
+}
+// True when the buffers are there (a WebAssembly memory reserves some 10 GB of address space:
+// under a tight \`ulimit -v\` it may not be had, and the file then goes through the page cache).
+function haveAligned() {
+  try { alignedBuffer(0); return true; } catch { return false; }
 }
 const readAt = (fd, buf, off, len, pos) => new Promise((resolve, reject) => fs.read(fd, buf, off, len, pos, (err, n) => (err ? reject(err) : resolve(n))));
 const writeAt = (fd, buf, off, len, pos) => new Promise((resolve, reject) => fs.write(fd, buf, off, len, pos, (err, n) => (err ? reject(err) : resolve(n))));
@@ -119,7 +128,7 @@ const writeAt = (fd, buf, off, len, pos) => new Promise((resolve, reject) => fs.
 // filesystem that refuses it at open, 'io' as one that refuses each direct read or write.
 const refused = () => Object.assign(new Error('EINVAL (mockRefusingDirect)'), { code: 'EINVAL' });
 function openDirect(m, file, flags, mode) {
-  if (!O_DIRECT || m.mockRefusingDirect === 'open') return null;
+  if (!O_DIRECT || m.mockRefusingDirect === 'open' || !haveAligned()) return null;
   try { return fs.openSync(file, flags | O_DIRECT, mode); } catch (err) { if (err.code === 'EINVAL') return null; throw err; }
 }
 
