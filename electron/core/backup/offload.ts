@@ -377,7 +377,8 @@ function openFile(m) {
 let queue = Promise.resolve(), waiting = 0;
 parentPort.on('message', (m) => {
   waiting++;
-  queue = queue.then(() => handle(m)).finally(() => {
+  // (handle answers every failure itself; were it ever to throw, the next jobs still run.)
+  queue = queue.then(() => handle(m)).catch(() => undefined).finally(() => {
     if (--waiting === 0) setTimeout(() => { if (waiting === 0) aligned.length = 0; }, 5000).unref();
   });
 });
