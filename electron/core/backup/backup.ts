@@ -15,9 +15,9 @@ import { throwIfCancelled } from '../jobs/jobs.js';
 import type { ModelEntry } from '../models/registry.js';
 import { appVersion } from '../util/appRoot.js';
 import type { HashedNow } from './offload.js';
-import { BlobDamagedError, type FileClass, type ManifestFile, type Repository, type SnapshotManifest, CONCURRENCY, driveError, forEachLimit, readSmallFile, sha256OfFile, sourceDamaged } from './repo.js';
+import { BlobDamagedError, type FileClass, type ManifestFile, type Repository, type SnapshotManifest, CONCURRENCY, driveError, forEachLimit, readSmallFile, sourceDamaged } from './repo.js';
 import { PACK_BYTES, PACK_MEMBER_MAX, PackBuilder } from './pack.js';
-import { sha256 } from '../util/hash.js';
+import { sha256, sha256FileAsync } from '../util/hash.js';
 import { UserError } from '../../api/handlers.js';
 import { sqliteVersion, startDeepCatalogChecks, structuralCheck } from './catalogChecks.js';
 
@@ -134,7 +134,7 @@ export async function backupDataRoot(
         return r ? { sqlite: sqliteVersion() } : null;
       });
       fulltext.catch(() => undefined); // awaited with the data below
-      catalog = { path: 'catalog.sqlite', abs: file, sha256: await sha256OfFile(file), size: fs.statSync(file).size, class: 'catalog', hashed: true };
+      catalog = { path: 'catalog.sqlite', abs: file, sha256: await sha256FileAsync(file), size: fs.statSync(file).size, class: 'catalog', hashed: true };
     }
     const files: Candidate[] = [catalog];
     const blobsRel = path.relative(layout.root, layout.blobs).split(path.sep).join('/');
@@ -153,7 +153,7 @@ export async function backupDataRoot(
       for (const name of fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []) {
         const abs = path.join(dir, name);
         if (name.startsWith('.') || !fs.statSync(abs).isFile()) continue;
-        files.push({ path: `${sub}/${name}`, abs, sha256: await sha256OfFile(abs), size: fs.statSync(abs).size, class: cls });
+        files.push({ path: `${sub}/${name}`, abs, sha256: await sha256FileAsync(abs), size: fs.statSync(abs).size, class: cls });
       }
     }
     // The models last (in the manifest too): the caller's scan hashes any model file that changed,

@@ -138,17 +138,13 @@ function source(m, start) {
   const fd = m.directRead ? openDirect(m, m.src, O_RDONLY) : null;
   let plain = fd === null ? fs.openSync(m.src, 'r') : null;
   let pos = start;
-  if (plain !== null) {
-    return {
-      async next() {
-        const n = fs.readSync(plain, rbuf, 0, IO, pos);
-        if (n === 0) return null;
-        pos += n;
-        return n === IO ? rbuf : rbuf.subarray(0, n);
-      },
-      close() { fs.closeSync(plain); },
-    };
-  }
+  const readPlain = () => {
+    const n = fs.readSync(plain, rbuf, 0, IO, pos);
+    if (n === 0) return null;
+    pos += n;
+    return n === IO ? rbuf : rbuf.subarray(0, n);
+  };
+  if (plain !== null) return { next: async () => readPlain(), close() { fs.closeSync(plain); } };
   // From the aligned block below start; one read ahead (buffers 0 and 1). A short read (the end)
   // or a refused one: the rest through the page cache.
   let skip = start % ALIGN, i = 0, ahead = null, ended = false;
@@ -180,10 +176,7 @@ function source(m, start) {
         if (n > skip) { const v = buf.subarray(skip, n); skip = 0; return v; }
         skip = 0;
       }
-      const n = fs.readSync(plain, rbuf, 0, IO, pos);
-      if (n === 0) return null;
-      pos += n;
-      return n === IO ? rbuf : rbuf.subarray(0, n);
+      return readPlain();
     },
     async close() {
       if (ahead) await ahead.p.catch(() => undefined);

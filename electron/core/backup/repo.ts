@@ -872,22 +872,3 @@ function clearInterruptedInit(abs: string, now = Date.now()): boolean {
 function nameKeyOf(identity: string): Buffer {
   return Buffer.from(hkdfSync('sha256', Buffer.from(identity), Buffer.alloc(0), Buffer.from('lifeline blob names v1'), 32));
 }
-
-export async function sha256OfFile(file: string): Promise<string> {
-  // One buffer for the whole file (a stream makes a new 1 MiB buffer per read: for the 89 MB
-  // catalog copy, 22k page faults of fresh memory).
-  const h = createHash('sha256');
-  const buf = Buffer.allocUnsafe(1 << 20);
-  const fh = await fs.promises.open(file, 'r');
-  try {
-    for (let pos = 0; ; ) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
-      if (bytesRead === 0) break;
-      h.update(buf.subarray(0, bytesRead));
-      pos += bytesRead;
-    }
-  } finally {
-    await fh.close();
-  }
-  return h.digest('hex');
-}

@@ -21,3 +21,21 @@ export function sha256File(file: string): string {
   }
   return h.digest('hex');
 }
+
+/** sha256File without blocking the event loop: 1 MiB reads into one buffer, on the thread pool. */
+export async function sha256FileAsync(file: string): Promise<string> {
+  const h = createHash('sha256');
+  const buf = Buffer.allocUnsafe(1 << 20);
+  const fh = await fs.promises.open(file, 'r');
+  try {
+    for (let pos = 0; ; ) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+      if (bytesRead === 0) break;
+      h.update(buf.subarray(0, bytesRead));
+      pos += bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
+  return h.digest('hex');
+}
