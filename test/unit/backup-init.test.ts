@@ -127,3 +127,21 @@ describe('a first backup cut short before its key file was written', () => {
     }
   });
 });
+
+describe('a repository marker whose recipient was rewritten', () => {
+  it('is refused at unlock, so no backup is encrypted to a stranger\'s key; with the marker put back it opens again', async () => {
+    const dir = path.join(t.dir, 'altered-marker');
+    const repo = await Repository.init(dir, PASS);
+    const markerFile = path.join(dir, 'lifeline-repo.json');
+    const original = fs.readFileSync(markerFile, 'utf8');
+    const { generateIdentity } = await import('../../electron/core/backup/age.js');
+    const stranger = generateIdentity().recipient;
+    fs.writeFileSync(markerFile, JSON.stringify({ ...JSON.parse(original), recipient: stranger }));
+    const err = await Repository.open(dir, PASS).catch((e: unknown) => e);
+    expect(codeOf(err)).toBe('repo-marker-altered');
+    expect((err as Error).message).toContain(markerFile);
+    expect((err as Error).message).toContain(repo.recipient);
+    fs.writeFileSync(markerFile, original);
+    expect((await Repository.open(dir, PASS)).recipient).toBe(repo.recipient);
+  });
+});

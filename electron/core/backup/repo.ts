@@ -163,6 +163,12 @@ export class Repository {
     }
     const identity = keyText.split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-1'));
     if (!identity) throw new UserError('bad-repo', `${abs}/${KEY_FILE} holds no age identity`);
+    // The marker is plaintext that anyone with the drive can rewrite: a recipient there that is
+    // not the key's own would have every later backup encrypted to someone else's key.
+    const own = age.identityToRecipient(identity.trim());
+    if (info.recipient !== own) {
+      throw new UserError('repo-marker-altered', `${abs}/${REPO_MARKER} names the recipient ${String(info.recipient).slice(0, 16)}…, but the repository key's is ${own.slice(0, 16)}…: the marker was altered; nothing was written. Restore its "recipient" to ${own}, or back up to a new repository`);
+    }
     return new Repository(abs, info, identity.trim(), nameKeyOf(identity.trim()));
   }
 
