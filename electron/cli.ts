@@ -74,7 +74,8 @@ Commands:
   chatchat import DIR --kb NAME [--source-kb NAME]
                                         bring its documents into a Lifeline knowledge base, re-embedded
   backup --repo DIR [--passphrase-file F]
-                                        encrypted, incremental backup (creates the repository if needed)
+                                        encrypted, incremental backup (creates the repository if needed);
+                                        no passphrase needed once this data root has unlocked the repository
   backups list|verify|prune --repo DIR [--sample N] [--keep DAYS]
                                         snapshots; decrypt and re-hash blobs (exit 1 if damaged); retention
   backups targets                       plugged-in drives and backup folders, with repositories found
@@ -272,12 +273,15 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         });
       case 'backup': {
         const repo = needRepo();
-        const passphrase = await readPassphrase(str('--passphrase-file'));
+        const file = str('--passphrase-file');
         return await withApp(open, async (app) => {
+          // Without --passphrase-file, a repository this data root has unlocked before takes its
+          // write key (no passphrase asked); any other needs the passphrase.
+          const passphrase = file || !app.canBackUpWithoutPassphrase(repo) ? await readPassphrase(file) : undefined;
           const stop = showProgress(app);
           const r = await app.runBackup(repo, passphrase).finally(stop);
           out.print(
-            `snapshot ${r.snapshot} in ${r.repo}: ${r.files} files (${fmtBytes(r.bytesTotal)}), ${r.newFiles} new (${fmtBytes(r.bytesWritten)} written) in ${(r.durationMs / 1000).toFixed(1)} s${r.pruned.length ? `; pruned ${r.pruned.length} old snapshots` : ''}`,
+            `snapshot ${r.snapshot} in ${r.repo}: ${r.files} files (${fmtBytes(r.bytesTotal)}), ${r.newFiles} new (${fmtBytes(r.bytesWritten)} written) in ${(r.durationMs / 1000).toFixed(1)} s${r.pruned.length ? `; pruned ${r.pruned.length} old snapshots` : ''}${r.pruneDeferred ? '; made without the passphrase (the write key): old snapshots are pruned by the next backup given it, or by lifeline backups prune' : ''}`,
             r,
           );
           return EXIT_OK;

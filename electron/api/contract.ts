@@ -237,6 +237,8 @@ export interface BackupTarget {
   freeBytes: number | null;
   /** Backup repositories found on it (folders holding lifeline-repo.json). */
   repositories: string[];
+  /** Those of them this data root can back up to without the passphrase (it remembers their write key). */
+  withoutPassphrase?: string[];
   note: string | null;
 }
 
@@ -260,6 +262,11 @@ export interface BackupResult {
   bytesWritten: number;
   durationMs: number;
   pruned: string[];
+  /**
+   * The backup was made with the data root's write key (no passphrase given): old snapshots are
+   * pruned by the next backup given the passphrase, or by `lifeline backups prune`.
+   */
+  pruneDeferred?: boolean;
 }
 
 export interface BackupVerifyResult {

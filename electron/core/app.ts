@@ -17,7 +17,7 @@ import type { FaissIndex } from './vectors/segments.js';
 import { type RepairReport, repairDataRoot } from './integrity/repair.js';
 import { writeSums } from './integrity/sums.js';
 import { importChatchat, inspectChatchat } from './chatchat/index.js';
-import { Repository } from './backup/repo.js';
+import { Repository, type WriteKey } from './backup/repo.js';
 import { backupDataRoot, pruneRepository, verifyRepository } from './backup/backup.js';
 import * as offload from './backup/offload.js';
 import { finishSwap, restoreSnapshot, rollback } from './backup/restore.js';
@@ -34,7 +34,7 @@ import { checkServices, openDocker, parseServiceActionId, runServiceAction } fro
 import type { Finding } from '../api/contract.js';
 import os from 'node:os';
 import { DEFAULT_SCAN_ROOTS, listBackupTargets, mountDrive, watchBackupTargets } from './backup/drives.js';
-import type { BackupPolicy, BackupResult, BackupStatus, RestoreResult, SnapshotSummary, VerifyResult } from '../api/contract.js';
+import type { BackupPolicy, BackupResult, BackupStatus, BackupTarget, RestoreResult, SnapshotSummary, VerifyResult } from '../api/contract.js';
 import { type Db, catalogError, getMeta, openCatalog, setMeta } from './store/catalog.js';
 import { type DataRootLayout, prepareDataRoot, resolveDataRoot, temporaryLocationWarning } from './store/dataRoot.js';
 import { DataRootLock, type LockOwner } from './store/lock.js';
@@ -110,8 +110,14 @@ export interface LifelineApp {
   readonly wizard: RecoveryWizard;
   readonly golden: GoldenService;
   runDrill(scenario: DrillScenario): Promise<DrillResult>;
-  /** Backs up into `repoDir` (creating the repository when the folder has none). */
-  runBackup(repoDir: string, passphrase: string): Promise<BackupResult>;
+  /**
+   * Backs up into `repoDir` (creating the repository when the folder has none). Without a
+   * passphrase, with the write key this data root remembered when it last unlocked that
+   * repository (README "Backups without the passphrase"); a UserError `passphrase-needed` when it has none.
+   */
+  runBackup(repoDir: string, passphrase?: string): Promise<BackupResult>;
+  /** True when this data root can back up into `repoDir` without its passphrase (it remembers the repository's write key). */
+  canBackUpWithoutPassphrase(repoDir: string): boolean;
   runRestore(repoDir: string, passphrase: string, snapshot?: string, kb?: string): Promise<RestoreResult>;
   runRollback(): Promise<{ restored: string }>;
   ready(): ReadyState;
@@ -395,7 +401,44 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
     if (hit && Repository.isRepository(hit.dir)) return hit;
     const repo = await Repository.open(dir, passphrase);
     unlocked.set(key, repo);
+    rememberWriteKey(repo);
     return repo;
+  }
+  /**
+   * The write key of every repository this data root has unlocked (README "Backups without the
+   * passphrase"), in the live catalog's meta; a backup's catalog copy leaves it out (backup_%).
+   */
+  function rememberWriteKey(repo: Repository): void {
+    if (lock) setMeta(db, `backup_writekey:${repo.info.id}`, JSON.stringify(repo.writeKey()));
+  }
+  function rememberedWriteKey(id: string): WriteKey | null {
+    try {
+      const k = JSON.parse(getMeta(db, `backup_writekey:${id}`) ?? 'null') as WriteKey | null;
+      return k && typeof k.recipient === 'string' && typeof k.nameKey === 'string' && /^[0-9a-f]{64}$/.test(k.nameKey) ? { id, recipient: k.recipient, nameKey: k.nameKey } : null;
+    } catch {
+      return null;
+    }
+  }
+  /** The repository in `dir` for a backup without the passphrase: unlocked in this process, or by the remembered write key. */
+  function repoWithoutPassphrase(dir: string): Repository {
+    const abs = path.resolve(dir);
+    if (!Repository.isRepository(abs)) throw new UserError('passphrase-needed', `${abs} holds no backup repository yet: creating one needs a passphrase`);
+    const info = Repository.readMarker(abs);
+    for (const [k, repo] of unlocked) if (k.startsWith(`${abs}\u0000`) && repo.info.id === info.id && repo.info.recipient === info.recipient) return repo;
+    const key = rememberedWriteKey(info.id);
+    if (!key) throw new UserError('passphrase-needed', `this data root has not backed up to the repository in ${abs} before: the first backup to it needs its passphrase (later ones do not)`);
+    return Repository.forWriting(abs, key);
+  }
+  function withWriteKeys(targets: BackupTarget[]): BackupTarget[] {
+    return targets.map((t) => ({ ...t, withoutPassphrase: t.repositories.filter(canBackUpWithoutPassphrase) }));
+  }
+  function canBackUpWithoutPassphrase(dir: string): boolean {
+    try {
+      repoWithoutPassphrase(dir);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /**
@@ -406,10 +449,11 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
   async function initRepo(dir: string, passphrase: string, forBackup = false): Promise<Repository> {
     const repo = forBackup ? Repository.create(dir, passphrase) : await Repository.init(dir, passphrase);
     unlocked.set(`${path.resolve(dir)}\u0000${createHash('sha256').update(passphrase).digest('hex')}`, repo);
+    rememberWriteKey(repo);
     return repo;
   }
 
-  async function runBackup(repoDir: string, passphrase: string): Promise<BackupResult> {
+  async function runBackup(repoDir: string, passphrase?: string): Promise<BackupResult> {
     writable();
     await whenReadyOrThrow();
     const at = new Date().toISOString();
@@ -421,14 +465,21 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
       const modelHashes = offload.recordingHasher();
       const scanned = models.scan(true, { hashFile: modelHashes.hashFile });
       scanned.catch(() => undefined); // awaited below; unlocking may fail first
-      const repo = Repository.isRepository(repoDir) ? await openRepo(repoDir, passphrase) : (created = await initRepo(repoDir, passphrase, true));
+      const repo =
+        passphrase === undefined || passphrase === ''
+          ? repoWithoutPassphrase(repoDir)
+          : Repository.isRepository(repoDir)
+            ? await openRepo(repoDir, passphrase)
+            : (created = await initRepo(repoDir, passphrase, true));
       // The scan goes on beside the catalog copy; the backup takes the models once it is done.
       const result = await jobs.run('backup', `Backup to ${repoDir}`, async (ctx) => backupDataRoot(db, layout, scanned, repo, ctx, { hashedNow: modelHashes.hashed }));
-      const pruned = pruneRepository(repo, backupPolicy().keepDailySnapshots);
+      // Pruning reads the manifests: only with the passphrase (a backup by write key leaves it
+      // to the next unlocked backup or to lifeline backups prune).
+      const pruned = repo.canRead ? pruneRepository(repo, backupPolicy().keepDailySnapshots) : null;
       setMeta(db, 'last_backup_good', JSON.stringify({ at: new Date().toISOString(), repo: repo.dir, snapshot: result.snapshot }));
       setMeta(db, 'last_backup_at', new Date().toISOString());
       setMeta(db, 'last_backup_attempt', JSON.stringify({ at, repo: repo.dir, ok: true, error: null }));
-      return { ...result, pruned: pruned.removedSnapshots };
+      return { ...result, pruned: pruned?.removedSnapshots ?? [], ...(pruned ? {} : { pruneDeferred: true }) };
     } catch (err) {
       // A repository this backup created has its key and marker written (or given up) before the
       // failure is reported: a retry right after finds a settled folder, not one still being created.
@@ -463,11 +514,17 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
     const policy = backupPolicy();
     const next = nextRunAt(policy, (JSON.parse(getMeta(db, 'last_backup_attempt') ?? 'null') as { at: string } | null)?.at ?? null);
     if (!next || Date.parse(next) > Date.now() || jobs.list().some((j) => j.state === 'running' && j.kind === 'backup')) return;
-    if (!policy.passphraseFile) {
-      setMeta(db, 'last_backup_attempt', JSON.stringify({ at: new Date().toISOString(), repo: policy.targets.join(', '), ok: false, error: 'scheduled backups need a passphrase file in the backup policy' }));
-      return;
+    // With no passphrase file, each target by the write key this data root remembers for it (a
+    // target it has never unlocked fails, and that is recorded as the last attempt).
+    let passphrase: string | undefined;
+    if (policy.passphraseFile) {
+      try {
+        passphrase = fs.readFileSync(policy.passphraseFile, 'utf8').replace(/\r?\n$/, '');
+      } catch (err) {
+        setMeta(db, 'last_backup_attempt', JSON.stringify({ at: new Date().toISOString(), repo: policy.targets.join(', '), ok: false, error: `cannot read the passphrase file ${policy.passphraseFile}: ${(err as Error).message}` }));
+        return;
+      }
     }
-    const passphrase = fs.readFileSync(policy.passphraseFile, 'utf8').replace(/\r?\n$/, '');
     for (const target of policy.targets) await runBackup(target, passphrase).catch(() => undefined); // recorded as the last attempt
   }
   let driveWatch: { stop(): void } | null = null;
@@ -484,7 +541,7 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
     scheduler.unref();
     opened.cleanups.push(() => clearInterval(scheduler!));
     // Drives plugged in or pulled out show up in the console within seconds.
-    driveWatch = watchBackupTargets((targets) => emit({ type: 'backup.targets', targets }), { roots: mediaRoots(), extraFolders: backupPolicy().targets, intervalMs: 2000 });
+    driveWatch = watchBackupTargets((targets) => emit({ type: 'backup.targets', targets: withWriteKeys(targets) }), { roots: mediaRoots(), extraFolders: backupPolicy().targets, intervalMs: 2000 });
     opened.cleanups.push(() => driveWatch?.stop());
   }
 
@@ -535,6 +592,9 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
       return result;
     } finally {
       if (released) await reattach(completed ? { knownHashes: decrypted, loadedAnn } : undefined);
+      // The restored catalog holds no write keys (a backup leaves them out): the repository just
+      // unlocked is remembered again, so the next backup to it needs no passphrase either.
+      if (completed) rememberWriteKey(repo);
       setState({ status: 'ready', phase: 'ready', percent: 100 });
     }
   }
@@ -728,7 +788,7 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
       await whenReadyOrThrow();
       return importChatchatInto(absoluteFolder(r.dir, 'the Chatchat folder'), String(r.kb ?? ''), r.sourceKb);
     },
-    'backup.targets': async () => listBackupTargets({ roots: mediaRoots(), extraFolders: backupPolicy().targets }),
+    'backup.targets': async () => withWriteKeys(await listBackupTargets({ roots: mediaRoots(), extraFolders: backupPolicy().targets })),
     'backup.mount': async (r) =>
       mountDrive(String(r.device ?? '')).catch((err: Error) => {
         throw new UserError('mount-failed', err.message);
@@ -737,7 +797,7 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
       const repo = await initRepo(absoluteFolder(r.repo, 'the repository'), String(r.passphrase ?? ''));
       return { repo: repo.dir, id: repo.info.id };
     },
-    'backup.run': async (r) => runBackup(absoluteFolder(r.repo, 'the repository'), String(r.passphrase ?? '')),
+    'backup.run': async (r) => runBackup(absoluteFolder(r.repo, 'the repository'), r.passphrase ? String(r.passphrase) : undefined),
     'backup.snapshots': async (r) => snapshotSummaries(await openRepo(absoluteFolder(r.repo, 'the repository'), String(r.passphrase ?? ''))),
     'backup.verify': async (r) => {
       const repo = await openRepo(absoluteFolder(r.repo, 'the repository'), String(r.passphrase ?? ''));
@@ -815,6 +875,7 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
     golden,
     runDrill: runDrillHere,
     runBackup,
+    canBackUpWithoutPassphrase,
     runRestore,
     runRollback,
     answer,

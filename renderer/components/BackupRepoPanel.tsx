@@ -5,7 +5,7 @@ import { OP_JOB_KIND, VERIFY_SAMPLE, useBackups, type RunningOp } from '../store
 import { useT } from '../i18n/useT.js';
 import { LOCALES, translate } from '../i18n/index.js';
 import { formatBytes, formatClock, formatCount, formatDateTime } from '../lib/format.js';
-import { etaMessage, formatDuration, isKnownRepo, jobProgress, newJobOf, shortId, targetKey, targetOfRepo } from '../lib/backups.js';
+import { backsUpWithoutPassphrase, etaMessage, formatDuration, isKnownRepo, jobProgress, newJobOf, shortId, targetKey, targetOfRepo } from '../lib/backups.js';
 import { ProgressBar } from './ProgressBar.js';
 import { ConfirmDialog } from './ConfirmDialog.js';
 import { KbCompareTable, RestoreDialog } from './RestoreDialog.js';
@@ -321,8 +321,10 @@ export function BackupRepoPanel({ repo }: { repo: string }) {
   const hasPass = passphrase !== '';
   const twiceOk = hasPass && passphrase === passphrase2;
   const mismatch = passphrase2 !== '' && passphrase !== passphrase2;
-  // An unknown folder is created by the first backup: only with the passphrase typed twice.
-  const canRun = !busy && hasPass && (known || twiceOk);
+  // An unknown folder is created by the first backup: only with the passphrase typed twice. A
+  // repository this data root has unlocked before takes a backup without it (its write key).
+  const writeKey = backsUpWithoutPassphrase(repo, targets);
+  const canRun = !busy && (hasPass ? known || twiceOk : writeKey);
 
   const forget = () => {
     setPassphrase('');
@@ -352,6 +354,11 @@ export function BackupRepoPanel({ repo }: { repo: string }) {
 
       <div className="backup-pass">
         <p className="small-text muted">{t('backups.pass.explain')}</p>
+        {writeKey && (
+          <p className="small-text" data-testid="backup-writekey-note">
+            {t('backups.pass.writeKey')}
+          </p>
+        )}
         <div className="backup-pass-fields">
           <label className="backup-field">
             <span className="strong">{t('backups.pass.label')}</span>
@@ -413,7 +420,7 @@ export function BackupRepoPanel({ repo }: { repo: string }) {
         </button>
       </div>
       <p className="small-text muted">
-        {!hasPass ? t('backups.actions.needPass') : !known && !twiceOk ? t('backups.actions.needTwice') : t('backups.actions.explain', { n: VERIFY_SAMPLE })}
+        {!hasPass ? t(writeKey ? 'backups.actions.needPassToRead' : 'backups.actions.needPass') : !known && !twiceOk ? t('backups.actions.needTwice') : t('backups.actions.explain', { n: VERIFY_SAMPLE })}
       </p>
 
       {mine && running && <Progress running={running} />}

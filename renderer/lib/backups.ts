@@ -103,6 +103,11 @@ export function isKnownRepo(repo: string, targets: readonly BackupTarget[] | nul
   return status?.lastGood?.repo === repo;
 }
 
+/** True when the data root can back up to `repo` without its passphrase (it remembers the repository's write key). */
+export function backsUpWithoutPassphrase(repo: string, targets: readonly BackupTarget[] | null): boolean {
+  return targets?.some((t) => t.withoutPassphrase?.includes(repo)) ?? false;
+}
+
 /** Every repository the console knows of (for the schedule's checkboxes), in a stable order. */
 export function knownRepos(targets: readonly BackupTarget[] | null, status: BackupStatus | null, extra: readonly string[] = []): string[] {
   const out: string[] = [];

@@ -267,7 +267,8 @@ export const useBackups = create<BackupsState>()((set, get) => {
       void get().loadStatus();
       if (ok) {
         void get().loadTargets();
-        await get().loadSnapshots(passphrase);
+        // A backup by write key (no passphrase) cannot list the snapshots: the list stays as it was.
+        if (passphrase !== '') await get().loadSnapshots(passphrase);
       }
       return ok;
     },

@@ -61,6 +61,16 @@ describe.skipIf(skip)('the Backups screen in headless Chromium', () => {
     expect(await page.getByTestId('backup-snapshot').count()).toBe(1);
     await page.screenshot({ path: path.join(TEST_OUTPUT, 'backup-console-snapshot.png'), fullPage: true });
 
+    // The passphrase forgotten, the next backup still runs: this data root remembers the
+    // repository's write key. Reading the repository still needs the passphrase.
+    await page.getByTestId('backup-forget').click();
+    await page.getByTestId('backup-writekey-note').waitFor({ timeout: 15_000 });
+    expect(await page.getByTestId('backup-snapshots-load').isDisabled()).toBe(true);
+    await page.getByTestId('backup-run').click();
+    const snapshotsOnDrive = () => fs.readdirSync(path.join(repo, 'snapshots')).filter((n) => n.endsWith('.age')).length;
+    await expect.poll(snapshotsOnDrive, { timeout: 60_000 }).toBe(2);
+    await page.getByTestId('backup-passphrase').fill('night shift passphrase');
+
     await page.getByTestId('backup-restore').first().click();
     await page.getByTestId('backup-restore-confirm-input').fill('恢复');
     await page.getByTestId('backup-restore-confirm').click();

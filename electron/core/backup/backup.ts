@@ -170,7 +170,8 @@ export async function backupDataRoot(
     let bytesWritten = 0;
     let newFiles = 0;
     let done = 0;
-    const inPacks = packedContent(repo);
+    const packsKey = `backup_packs:${repo.info.id}`;
+    const inPacks = packedContent(repo, () => (db.prepare('SELECT value FROM meta WHERE key = ?').get(packsKey) as { value: string } | undefined)?.value);
     const entryFor = (f: Candidate): ManifestFile => {
       const own = repo.blobName(f.sha256);
       const packed = inPacks.get(f.sha256);
@@ -300,7 +301,13 @@ export async function backupDataRoot(
       throw err;
     }
     // 4. The manifest last, by atomic rename (after one flush of the blobs).
-    db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(memoKey, JSON.stringify({ generation, sha256: catalog.sha256, size: catalog.size, ...(checked ? { checked } : {}) } satisfies CatalogMemo));
+    const setMeta = db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
+    setMeta.run(memoKey, JSON.stringify({ generation, sha256: catalog.sha256, size: catalog.size, ...(checked ? { checked } : {}) } satisfies CatalogMemo));
+    // Where this snapshot's packed files lie (all durable now): a backup without the passphrase
+    // cannot read the manifests to learn it (packedContent).
+    const packed = new Map<string, [string, string, number]>();
+    for (const f of manifestFiles) if (f.offset !== undefined) packed.set(f.sha256, [f.sha256, f.blob, f.offset]);
+    setMeta.run(packsKey, JSON.stringify([...packed.values()]));
     const manifest: SnapshotManifest = {
       format: 'lifeline-snapshot',
       version: 1,
@@ -324,6 +331,7 @@ export async function backupDataRoot(
 
 /** Decrypts and re-hashes every blob of every snapshot (or a rotating sample), naming damage by snapshot and file. */
 export async function verifyRepository(repo: Repository, options: { sample?: number; ctx?: JobContext } = {}): Promise<BackupVerifyResult> {
+  repo.requireRead();
   const snapshots = repo.snapshotFiles();
   const uses = new Map<string, { snapshot: string; file: string; sha256: string; size: number; offset?: number }[]>();
   const damaged: BackupVerifyResult['damaged'] = [];
@@ -390,6 +398,7 @@ export async function verifyRepository(repo: Repository, options: { sample?: num
  * that no kept snapshot references and that are not documents are removed.
  */
 export function pruneRepository(repo: Repository, keepDaily: number, now = new Date()): { removedSnapshots: string[]; removedBlobs: number } {
+  repo.requireRead();
   const files = repo.snapshotFiles();
   const manifests = files.map((f) => ({ file: f, m: repo.readSnapshot(f) }));
   const byDay = new Map<string, { file: string; time: string }>();
@@ -469,9 +478,30 @@ function listFiles(db: Database.Database): FileList {
  * reachable only through the manifests that place files in it). A manifest that cannot be read
  * contributes nothing: what it named is stored again.
  */
-function packedContent(repo: Repository): Map<string, { blob: string; offset: number }> {
+/**
+ * Content already stored in a pack that is still in the repository: from every snapshot's
+ * manifest when the repository is unlocked; with only a write key, from what the last backup of
+ * this data root to it recorded (`remembered`, JSON [sha256, blob, offset][]).
+ */
+function packedContent(repo: Repository, remembered: () => string | undefined): Map<string, { blob: string; offset: number }> {
   const out = new Map<string, { blob: string; offset: number }>();
   const present = new Map<string, boolean>();
+  if (!repo.canRead) {
+    let list: unknown;
+    try {
+      list = JSON.parse(remembered() ?? '[]');
+    } catch {
+      list = [];
+    }
+    for (const e of Array.isArray(list) ? list : []) {
+      if (!Array.isArray(e) || typeof e[0] !== 'string' || typeof e[1] !== 'string' || !Number.isSafeInteger(e[2])) continue;
+      const [sha, blob, offset] = e as [string, string, number];
+      let ok = present.get(blob);
+      if (ok === undefined) present.set(blob, (ok = /^[0-9a-f]{64}$/.test(blob) && repo.hasBlob(blob)));
+      if (ok) out.set(sha, { blob, offset });
+    }
+    return out;
+  }
   for (const s of repo.snapshotFiles()) {
     let m: SnapshotManifest;
     try {

@@ -34,6 +34,19 @@ export interface RepoInfo {
   recipient: string;
 }
 
+/**
+ * A data root's key to one repository (README "Backups without the passphrase"): the repository's
+ * public recipient and its blob-name key. It encrypts new blobs and names them as the repository
+ * does, and decrypts nothing. The name key lets its holder tell which content a blob holds, which
+ * tells nothing to anyone holding the data root itself.
+ */
+export interface WriteKey {
+  id: string;
+  recipient: string;
+  /** Hex. */
+  nameKey: string;
+}
+
 export type FileClass = 'catalog' | 'documents' | 'indexes' | 'models' | 'logs';
 
 export interface ManifestFile {
@@ -74,7 +87,8 @@ export class Repository {
   private constructor(
     readonly dir: string,
     readonly info: RepoInfo,
-    private readonly identity: string,
+    /** Null for a repository opened with a data root's write key (forWriting): it adds backups, reads none. */
+    private readonly identityOrNull: string | null,
     private readonly nameKey: Buffer,
     /** A repository being created: its key file and marker, written while its first blobs are (see create). */
     private readonly keyWritten: Promise<void> = Promise.resolve(),
@@ -142,17 +156,42 @@ export class Repository {
     return new Repository(abs, info, identity, nameKeyOf(identity), keyWritten);
   }
 
-  /** Opens a repository with its passphrase (one scrypt). A wrong passphrase is a UserError. */
-  static async open(dir: string, passphrase: string): Promise<Repository> {
+  /** The plaintext marker of the repository in `dir` (its id and recipient); a UserError naming the folder when there is none. */
+  static readMarker(dir: string): RepoInfo {
     const abs = path.resolve(dir);
     let info: RepoInfo;
     try {
       info = JSON.parse(fs.readFileSync(path.join(abs, REPO_MARKER), 'utf8')) as RepoInfo;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new UserError('no-repo', `${abs} is not a Lifeline backup repository (no ${REPO_MARKER})`);
+      if (err instanceof SyntaxError) throw new UserError('bad-repo', `${abs}/${REPO_MARKER} is not valid JSON: ${err.message}`);
       throw driveError(err, abs);
     }
-    if (info.format !== 'lifeline-backup-repository' || info.version !== 1) throw new UserError('bad-repo', `${abs}: unsupported repository format ${info.format} ${info.version}`);
+    if (info?.format !== 'lifeline-backup-repository' || info.version !== 1) throw new UserError('bad-repo', `${abs}: unsupported repository format ${info?.format} ${info?.version}`);
+    return info;
+  }
+
+  /**
+   * Opens a repository for adding backups only, with the write key a data root remembered when it
+   * last unlocked it (see writeKey): no passphrase and no scrypt, as `age -r` needs only the
+   * recipient. Everything that reads the repository (snapshots, restore, verify, prune) then
+   * needs the passphrase. The remembered recipient is the one used: a marker that names another
+   * (rewritten by someone with the drive) or another repository id is refused.
+   */
+  static forWriting(dir: string, key: WriteKey): Repository {
+    const abs = path.resolve(dir);
+    const info = Repository.readMarker(abs);
+    if (info.id !== key.id) throw new UserError('repo-unknown', `${abs} holds the repository ${info.id}, not ${key.id} that this data root backed up to before: the first backup to it needs its passphrase`);
+    if (info.recipient !== key.recipient) {
+      throw new UserError('repo-marker-altered', `${abs}/${REPO_MARKER} names the recipient ${String(info.recipient).slice(0, 16)}…, but this repository's is ${key.recipient.slice(0, 16)}…: the marker was altered; nothing was written. Restore its "recipient" to ${key.recipient}, or back up to a new repository`);
+    }
+    return new Repository(abs, info, null, Buffer.from(key.nameKey, 'hex'));
+  }
+
+  /** Opens a repository with its passphrase (one scrypt). A wrong passphrase is a UserError. */
+  static async open(dir: string, passphrase: string): Promise<Repository> {
+    const abs = path.resolve(dir);
+    const info = Repository.readMarker(abs);
     let keyText: string;
     try {
       keyText = (await age.decryptWithPassphrase(fs.readFileSync(path.join(abs, KEY_FILE)), passphrase)).toString('utf8');
@@ -170,6 +209,28 @@ export class Repository {
       throw new UserError('repo-marker-altered', `${abs}/${REPO_MARKER} names the recipient ${String(info.recipient).slice(0, 16)}…, but the repository key's is ${own.slice(0, 16)}…: the marker was altered; nothing was written. Restore its "recipient" to ${own}, or back up to a new repository`);
     }
     return new Repository(abs, info, identity.trim(), nameKeyOf(identity.trim()));
+  }
+
+  /** False for a repository opened with a write key (forWriting): it can add backups, not read them. */
+  get canRead(): boolean {
+    return this.identityOrNull !== null;
+  }
+
+  /** What a data root keeps to add backups later without the passphrase: public, plus the blob-name key (see forWriting). */
+  writeKey(): WriteKey {
+    return { id: this.info.id, recipient: this.info.recipient, nameKey: this.nameKey.toString('hex') };
+  }
+
+  /** Throws the UserError `passphrase-needed` for a repository opened with a write key. */
+  requireRead(): void {
+    void this.identity;
+  }
+
+  private get identity(): string {
+    if (this.identityOrNull === null) {
+      throw new UserError('passphrase-needed', `reading the repository in ${this.dir} needs its passphrase (this data root holds only the key that adds backups to it)`);
+    }
+    return this.identityOrNull;
   }
 
   /** The blob name for a content hash: keyed, so it does not reveal the hash. */
@@ -368,8 +429,9 @@ export class Repository {
     } catch (err) {
       throw driveError(err, this.dir);
     }
+    const identity = this.identity; // without it, the passphrase is needed (not a damaged snapshot)
     try {
-      const m = JSON.parse(age.decryptBuffer(raw, this.identity).toString('utf8')) as SnapshotManifest;
+      const m = JSON.parse(age.decryptBuffer(raw, identity).toString('utf8')) as SnapshotManifest;
       checkManifest(m);
       return m;
     } catch (err) {
