@@ -116,6 +116,8 @@ export interface LifelineApp {
    * repository (README "Backups without the passphrase"); a UserError `passphrase-needed` when it has none.
    */
   runBackup(repoDir: string, passphrase?: string): Promise<BackupResult>;
+  /** Runs the scheduled backups that are due now (the server and desktop app check once a minute). */
+  runScheduledBackups(): Promise<void>;
   /** True when this data root can back up into `repoDir` without its passphrase (it remembers the repository's write key). */
   canBackUpWithoutPassphrase(repoDir: string): boolean;
   runRestore(repoDir: string, passphrase: string, snapshot?: string, kb?: string): Promise<RestoreResult>;
@@ -876,6 +878,7 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
     runDrill: runDrillHere,
     runBackup,
     canBackUpWithoutPassphrase,
+    runScheduledBackups: scheduledBackups,
     runRestore,
     runRollback,
     answer,

@@ -134,6 +134,24 @@ describe('a backup without the passphrase', () => {
     }
   });
 
+  it('runs on schedule with no passphrase file on the machine; a target it never unlocked fails, and says why', async () => {
+    const never = path.join(t.dir, 'never-unlocked');
+    await Repository.init(never, 'another passphrase 5678');
+    await app.handlers['backup.setPolicy']({ targets: [repoDir, never], dailyAt: '00:00', passphraseFile: null });
+    app.db.prepare("DELETE FROM meta WHERE key = 'last_backup_attempt'").run(); // due now
+    const count = () => fs.readdirSync(path.join(repoDir, 'snapshots')).filter((n) => n.endsWith('.age')).length;
+    const before = count();
+    await app.runScheduledBackups();
+    expect(count()).toBe(before + 1);
+    const st = app.backupStatus();
+    expect(st.lastGood?.repo).toBe(repoDir);
+    expect(st.lastAttempt).toMatchObject({ repo: never, ok: false });
+    expect(st.lastAttempt?.error).toMatch(/has not backed up to the repository in .*never-unlocked before: the first backup to it needs its passphrase/);
+    expect(fs.readdirSync(path.join(never, 'snapshots'))).toEqual([]);
+    await app.runScheduledBackups(); // done for today: nothing runs again
+    expect(count()).toBe(before + 1);
+  });
+
   it('from the command line: no passphrase asked (no terminal, no file), and the line says pruning waits for it', async () => {
     await app.close(); // the command takes the data root's lock
     const cli = LIFELINE_BIN;
