@@ -474,14 +474,11 @@ function listFiles(db: Database.Database): FileList {
 }
 
 /**
- * Files already stored in packs, by sha256, from every snapshot in the repository (a pack is
- * reachable only through the manifests that place files in it). A manifest that cannot be read
- * contributes nothing: what it named is stored again.
- */
-/**
- * Content already stored in a pack that is still in the repository: from every snapshot's
- * manifest when the repository is unlocked; with only a write key, from what the last backup of
- * this data root to it recorded (`remembered`, JSON [sha256, blob, offset][]).
+ * Files already stored in packs that are still in the repository, by sha256 (a pack is reachable
+ * only through the manifests that place files in it): from every snapshot's manifest when the
+ * repository is unlocked; with only a write key, from what the last backup of this data root to
+ * it recorded (`remembered`, JSON [sha256, blob, offset][]). A manifest or record that cannot be
+ * read contributes nothing: what it named is stored again.
  */
 function packedContent(repo: Repository, remembered: () => string | undefined): Map<string, { blob: string; offset: number }> {
   const out = new Map<string, { blob: string; offset: number }>();

@@ -182,9 +182,7 @@ export class Repository {
     const abs = path.resolve(dir);
     const info = Repository.readMarker(abs);
     if (info.id !== key.id) throw new UserError('repo-unknown', `${abs} holds the repository ${info.id}, not ${key.id} that this data root backed up to before: the first backup to it needs its passphrase`);
-    if (info.recipient !== key.recipient) {
-      throw new UserError('repo-marker-altered', `${abs}/${REPO_MARKER} names the recipient ${String(info.recipient).slice(0, 16)}…, but this repository's is ${key.recipient.slice(0, 16)}…: the marker was altered; nothing was written. Restore its "recipient" to ${key.recipient}, or back up to a new repository`);
-    }
+    if (info.recipient !== key.recipient) throw markerAltered(abs, info, key.recipient);
     return new Repository(abs, info, null, Buffer.from(key.nameKey, 'hex'));
   }
 
@@ -205,9 +203,7 @@ export class Repository {
     // The marker is plaintext that anyone with the drive can rewrite: a recipient there that is
     // not the key's own would have every later backup encrypted to someone else's key.
     const own = age.identityToRecipient(identity.trim());
-    if (info.recipient !== own) {
-      throw new UserError('repo-marker-altered', `${abs}/${REPO_MARKER} names the recipient ${String(info.recipient).slice(0, 16)}…, but the repository key's is ${own.slice(0, 16)}…: the marker was altered; nothing was written. Restore its "recipient" to ${own}, or back up to a new repository`);
-    }
+    if (info.recipient !== own) throw markerAltered(abs, info, own);
     return new Repository(abs, info, identity.trim(), nameKeyOf(identity.trim()));
   }
 
@@ -935,6 +931,11 @@ function clearInterruptedInit(abs: string, now = Date.now()): boolean {
   for (const n of top) fs.rmSync(path.join(abs, n), { recursive: true, force: true });
   fsyncDir(abs);
   return true;
+}
+
+/** A marker whose recipient is not the repository's own (`own`: its key's, or the one a data root remembered). */
+function markerAltered(abs: string, info: RepoInfo, own: string): UserError {
+  return new UserError('repo-marker-altered', `${abs}/${REPO_MARKER} names the recipient ${String(info.recipient).slice(0, 16)}…, but the repository's own is ${own.slice(0, 16)}…: the marker was altered; nothing was written. Restore its "recipient" to ${own}, or back up to a new repository`);
 }
 
 function nameKeyOf(identity: string): Buffer {
