@@ -313,6 +313,11 @@ export interface BackupStatus {
   /** Set when the last good backup is older than the policy allows. */
   warning: string | null;
   nextRun: string | null;
+  /**
+   * Repositories (the scheduled targets and the last good backup's) holding snapshots past the
+   * retention: backups made with the write key cannot prune, and pruning needs the passphrase.
+   */
+  pruneDue?: { repo: string; snapshots: number }[];
 }
 
 export type FindingSeverity = 'ok' | 'warn' | 'fail' | 'info';

@@ -18,7 +18,7 @@ import { type RepairReport, repairDataRoot } from './integrity/repair.js';
 import { writeSums } from './integrity/sums.js';
 import { importChatchat, inspectChatchat } from './chatchat/index.js';
 import { Repository, type WriteKey } from './backup/repo.js';
-import { backupDataRoot, pruneRepository, verifyRepository } from './backup/backup.js';
+import { backupDataRoot, pruneRepository, snapshotsPastRetention, verifyRepository } from './backup/backup.js';
 import * as offload from './backup/offload.js';
 import { finishSwap, restoreSnapshot, rollback } from './backup/restore.js';
 import { mergeKnowledgeBase } from './backup/restoreKb.js';
@@ -390,7 +390,10 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
     const lastAttempt = JSON.parse(getMeta(db, 'last_backup_attempt') ?? 'null') as BackupStatus['lastAttempt'];
     const ageH = lastGood ? (Date.now() - Date.parse(lastGood.at)) / 3_600_000 : Infinity;
     const warning = ageH > policy.maxAgeHours ? (lastGood ? `the last good backup is ${Math.floor(ageH)} hours old (policy: at most ${policy.maxAgeHours})` : 'there is no good backup yet') : null;
-    return { policy, lastGood, lastAttempt, warning, nextRun: nextRunAt(policy, lastAttempt?.at ?? null) };
+    const pruneDue = [...new Set([...policy.targets, ...(lastGood ? [lastGood.repo] : [])])]
+      .map((repo) => ({ repo, snapshots: snapshotsPastRetention(repo, policy.keepDailySnapshots) }))
+      .filter((x) => x.snapshots > 0);
+    return { policy, lastGood, lastAttempt, warning, nextRun: nextRunAt(policy, lastAttempt?.at ?? null), pruneDue };
   }
   /**
    * Unlocked repositories, for this process's life: the passphrase costs one scrypt per unlock,

@@ -361,6 +361,7 @@ export const en: Messages = {
   'backups.status.loading': 'Reading the backup status…',
   'backups.status.error': 'Cannot read the backup status: {message}',
   'backups.status.warningHelp': 'Make a backup soon: choose a drive or folder below, type the passphrase, and press “Back up now”.',
+  'backups.status.pruneDue': '{n} snapshots in {repo} are past the retention and wait to be pruned. Backups made without the passphrase cannot prune: back up once with the passphrase, or run lifeline backups prune.',
   'backups.status.lastGood': 'Last good backup',
   'backups.status.noGood': 'No good backup yet: if something failed now, there would be no copy to restore from.',
   'backups.status.inRepo': 'Repository:',

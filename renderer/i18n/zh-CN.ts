@@ -361,6 +361,7 @@ export const zhCN = {
   'backups.status.loading': '正在读取备份状态…',
   'backups.status.error': '无法读取备份状态：{message}',
   'backups.status.warningHelp': '请尽快做一次备份：在下方选择一个驱动器或文件夹，输入口令，然后点“立即备份”。',
+  'backups.status.pruneDue': '{repo} 中有 {n} 个快照已超过保留期限，等待清理。不输入口令的备份无法清理：请输入口令备份一次，或运行 lifeline backups prune。',
   'backups.status.lastGood': '上次成功备份',
   'backups.status.noGood': '还没有成功的备份：现在出故障的话，没有可以恢复的副本。',
   'backups.status.inRepo': '备份库：',

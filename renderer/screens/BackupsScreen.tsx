@@ -61,6 +61,11 @@ function StatusPanel() {
               <p>{t('backups.status.warningHelp')}</p>
             </div>
           )}
+          {(status.pruneDue ?? []).map((d) => (
+            <p key={d.repo} className="notice small-text break" data-testid="backup-prune-due" data-repo={d.repo}>
+              {t('backups.status.pruneDue', { n: d.snapshots, repo: d.repo })}
+            </p>
+          ))}
           <dl className="health-facts backup-facts">
             <div data-testid="backup-last-good">
               <dt>{t('backups.status.lastGood')}</dt>

@@ -401,20 +401,7 @@ export function pruneRepository(repo: Repository, keepDaily: number, now = new D
   repo.requireRead();
   const files = repo.snapshotFiles();
   const manifests = files.map((f) => ({ file: f, m: repo.readSnapshot(f) }));
-  const byDay = new Map<string, { file: string; time: string }>();
-  for (const { file, m } of manifests) {
-    const day = m.time.slice(0, 10);
-    const prev = byDay.get(day);
-    if (!prev || prev.time < m.time) byDay.set(day, { file, time: m.time });
-  }
-  const cutoff = new Date(now.getTime() - keepDaily * 86_400_000).toISOString().slice(0, 10);
-  const keepDays = [...byDay.keys()].sort().reverse().filter((d) => d > cutoff).slice(0, keepDaily);
-  const keep = new Set(keepDays.map((d) => byDay.get(d)!.file));
-  // Everything from the last 24 hours stays too: a manual backup before a risky change and the
-  // nightly one are both kept until the day has passed.
-  const recent = new Date(now.getTime() - 86_400_000).toISOString();
-  for (const { file, m } of manifests) if (m.time > recent) keep.add(file);
-  if (keep.size === 0 && files.length) keep.add(files[files.length - 1]!); // never prune the last snapshot
+  const keep = snapshotsToKeep(manifests.map(({ file, m }) => ({ file, time: m.time })), keepDaily, now);
   const removedSnapshots = files.filter((f) => !keep.has(f));
   const live = new Set<string>();
   const documents = new Set<string>();
@@ -437,6 +424,46 @@ export function pruneRepository(repo: Repository, keepDaily: number, now = new D
     }
   }
   return { removedSnapshots: removedSnapshots.map((f) => f.replace(/\.age$/, '')), removedBlobs };
+}
+
+/**
+ * The snapshots the retention keeps (`snaps` oldest first): the newest of each of the last
+ * `keepDaily` days, everything from the last 24 hours (a manual backup before a risky change and
+ * the nightly one are both kept until the day has passed), and always the newest.
+ */
+export function snapshotsToKeep(snaps: readonly { file: string; time: string }[], keepDaily: number, now = new Date()): Set<string> {
+  const byDay = new Map<string, { file: string; time: string }>();
+  for (const s of snaps) {
+    const day = s.time.slice(0, 10);
+    const prev = byDay.get(day);
+    if (!prev || prev.time < s.time) byDay.set(day, s);
+  }
+  const cutoff = new Date(now.getTime() - keepDaily * 86_400_000).toISOString().slice(0, 10);
+  const keepDays = [...byDay.keys()].sort().reverse().filter((d) => d > cutoff).slice(0, keepDaily);
+  const keep = new Set(keepDays.map((d) => byDay.get(d)!.file));
+  const recent = new Date(now.getTime() - 86_400_000).toISOString();
+  for (const s of snaps) if (s.time > recent) keep.add(s.file);
+  if (keep.size === 0 && snaps.length) keep.add(snaps[snaps.length - 1]!.file); // never prune the last snapshot
+  return keep;
+}
+
+/**
+ * How many snapshots of the repository in `dir` the retention would remove, from their file names
+ * alone (a snapshot is named by its time, see Repository.writeSnapshot): what waits for a prune
+ * when backups are made with the write key, which cannot prune. 0 when the folder cannot be read.
+ */
+export function snapshotsPastRetention(dir: string, keepDaily: number, now = new Date()): number {
+  let names: string[];
+  try {
+    names = fs.readdirSync(path.join(dir, 'snapshots')).filter((n) => n.endsWith('.age') && !n.startsWith('.')).sort();
+  } catch {
+    return 0;
+  }
+  const snaps = names.flatMap((file) => {
+    const m = /^(\d{4}-\d\d-\d\dT\d\d)-(\d\d)-(\d\d)-(\d{3})Z-[0-9a-f]+\.age$/.exec(file);
+    return m ? [{ file, time: `${m[1]}:${m[2]}:${m[3]}.${m[4]}Z` }] : [];
+  });
+  return snaps.length - snapshotsToKeep(snaps, keepDaily, now).size;
 }
 
 /**
