@@ -9,7 +9,7 @@ import { KnowledgeService } from './core/kb/knowledge.js';
 import { CatalogError } from './core/store/catalog.js';
 import { inspectChatchat } from './core/chatchat/index.js';
 import { Repository, type SnapshotManifest } from './core/backup/repo.js';
-import { pruneRepository, verifyRepository } from './core/backup/backup.js';
+import { DEFAULT_KEEP_LOG_DAYS, pruneRepository, verifyRepository } from './core/backup/backup.js';
 import { listBackupTargets } from './core/backup/drives.js';
 import { startServer } from './server.js';
 import { escapeControls } from './core/kb/formats/types.js';
@@ -23,7 +23,7 @@ interface Parsed {
   flags: Map<string, string | true>;
 }
 
-const VALUE_FLAGS = new Set(['--data', '--kb', '--port', '--host', '--description', '--limit', '--token-file', '--embedder', '--document', '--source-kb', '--repo', '--passphrase-file', '--snapshot', '--sample', '--keep', '--compose-projects', '--expected-ports', '--expected-mounts', '--docker-socket']);
+const VALUE_FLAGS = new Set(['--data', '--kb', '--port', '--host', '--description', '--limit', '--token-file', '--embedder', '--document', '--source-kb', '--repo', '--passphrase-file', '--snapshot', '--sample', '--keep', '--keep-logs', '--compose-projects', '--expected-ports', '--expected-mounts', '--docker-socket']);
 const BOOL_FLAGS = new Set(['--json', '--help', '-h', '--no-demo', '--yes', '--deep', '--rollback', '--air-gap', '--no-air-gap']);
 
 class UsageError extends Error {}
@@ -76,7 +76,7 @@ Commands:
   backup --repo DIR [--passphrase-file F]
                                         encrypted, incremental backup (creates the repository if needed);
                                         no passphrase needed once this data root has unlocked the repository
-  backups list|verify|prune --repo DIR [--sample N] [--keep DAYS]
+  backups list|verify|prune --repo DIR [--sample N] [--keep DAYS] [--keep-logs DAYS]
                                         snapshots; decrypt and re-hash blobs (exit 1 if damaged); retention
   backups targets                       plugged-in drives and backup folders, with repositories found
   restore --repo DIR [--snapshot ID] [--passphrase-file F]
@@ -310,8 +310,13 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         if (sub === 'prune') {
           const keep = str('--keep') ? Number(str('--keep')) : 7;
           if (!Number.isInteger(keep) || keep < 1) throw new UsageError('--keep needs a whole number of days ≥ 1');
-          const r = pruneRepository(repo, keep);
-          out.print(`removed ${r.removedSnapshots.length} snapshots and ${r.removedBlobs} unreferenced blobs (original documents are kept forever)`, r);
+          const keepLogs = str('--keep-logs') ? Number(str('--keep-logs')) : DEFAULT_KEEP_LOG_DAYS;
+          if (!Number.isInteger(keepLogs) || keepLogs < 1) throw new UsageError('--keep-logs needs a whole number of days ≥ 1');
+          const r = pruneRepository(repo, keep, new Date(), keepLogs);
+          out.print(
+            `removed ${r.removedSnapshots.length} snapshots${r.retained.length ? ` (${r.retained.length} kept as retained manifests: their logs for ${keepLogs} days, deleted documents for good)` : ''} and ${r.removedBlobs} unreferenced blobs (original documents are kept forever)`,
+            r,
+          );
           return EXIT_OK;
         }
         throw new UsageError(`unknown backups command "${sub}" (list, verify, prune, targets)`);
@@ -556,7 +561,15 @@ function fmtBytes(n: number): string {
 }
 
 function summarize(m: SnapshotManifest) {
-  return { time: m.time, host: m.host, files: m.files.length, bytes: m.files.reduce((s, f) => s + f.size, 0), kbs: m.knowledgeBases.map((k) => `${k.name}(${k.documents})`).join(' '), knowledgeBases: m.knowledgeBases };
+  return {
+    time: m.time,
+    host: m.host,
+    files: m.files.length,
+    bytes: m.files.reduce((s, f) => s + f.size, 0),
+    kbs: m.retained ? 'retained: logs and deleted documents only (not restorable as a data root)' : m.knowledgeBases.map((k) => `${k.name}(${k.documents})`).join(' '),
+    knowledgeBases: m.knowledgeBases,
+    ...(m.retained ? { retained: true } : {}),
+  };
 }
 
 /** The repository passphrase: from --passphrase-file, else asked on the terminal (not echoed). Never logged. */

@@ -250,6 +250,8 @@ export interface SnapshotSummary {
   files: number;
   bytes: number;
   knowledgeBases: { name: string; documents: number; chunks: number; embedder: string }[];
+  /** Only what the retention keeps of an older snapshot (logs, deleted documents): not restorable as a data root. */
+  retained?: boolean;
 }
 
 export interface BackupResult {
@@ -297,6 +299,8 @@ export interface BackupPolicy {
   targets: string[];
   /** Snapshots kept: the newest of each of the last N days (indexes), default 7. */
   keepDailySnapshots: number;
+  /** Days the logs (recovery reports) of older snapshots are kept, default 30 (logs-only manifests). */
+  keepLogDays?: number;
   /** Warn when the last good backup is older than this many hours (default 26). */
   maxAgeHours: number;
   /**

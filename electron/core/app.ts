@@ -18,7 +18,7 @@ import { type RepairReport, repairDataRoot } from './integrity/repair.js';
 import { writeSums } from './integrity/sums.js';
 import { importChatchat, inspectChatchat } from './chatchat/index.js';
 import { Repository, type WriteKey } from './backup/repo.js';
-import { backupDataRoot, pruneRepository, snapshotsPastRetention, verifyRepository } from './backup/backup.js';
+import { DEFAULT_KEEP_LOG_DAYS, backupDataRoot, pruneRepository, snapshotsPastRetention, verifyRepository } from './backup/backup.js';
 import * as offload from './backup/offload.js';
 import { finishSwap, restoreSnapshot, rollback } from './backup/restore.js';
 import { mergeKnowledgeBase } from './backup/restoreKb.js';
@@ -382,6 +382,7 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
     const next = { ...backupPolicy(), ...p };
     if (next.dailyAt !== null && !/^([01]\d|2[0-3]):[0-5]\d$/.test(String(next.dailyAt))) throw new UserError('bad-policy', `daily time "${next.dailyAt}" is not HH:MM`);
     if (!Number.isInteger(next.keepDailySnapshots) || next.keepDailySnapshots < 1) throw new UserError('bad-policy', 'keep at least 1 daily snapshot');
+    if (!Number.isInteger(next.keepLogDays) || next.keepLogDays! < 1) throw new UserError('bad-policy', 'keep the logs at least 1 day');
     setMeta(db, 'backup_policy', JSON.stringify(next));
   };
   function backupStatus(): BackupStatus {
@@ -480,7 +481,8 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
       const result = await jobs.run('backup', `Backup to ${repoDir}`, async (ctx) => backupDataRoot(db, layout, scanned, repo, ctx, { hashedNow: modelHashes.hashed }));
       // Pruning reads the manifests: only with the passphrase (a backup by write key leaves it
       // to the next unlocked backup or to lifeline backups prune).
-      const pruned = repo.canRead ? pruneRepository(repo, backupPolicy().keepDailySnapshots) : null;
+      const policy = backupPolicy();
+      const pruned = repo.canRead ? pruneRepository(repo, policy.keepDailySnapshots, new Date(), policy.keepLogDays) : null;
       setMeta(db, 'last_backup_good', JSON.stringify({ at: new Date().toISOString(), repo: repo.dir, snapshot: result.snapshot }));
       setMeta(db, 'last_backup_at', new Date().toISOString());
       setMeta(db, 'last_backup_attempt', JSON.stringify({ at, repo: repo.dir, ok: true, error: null }));
@@ -940,7 +942,7 @@ export function nextMonthly(day: number | null, lastRun: string | null, now = ne
   return next.toISOString();
 }
 
-export const DEFAULT_POLICY: BackupPolicy = { dailyAt: '02:30', targets: [], keepDailySnapshots: 7, maxAgeHours: 26 };
+export const DEFAULT_POLICY: BackupPolicy = { dailyAt: '02:30', targets: [], keepDailySnapshots: 7, keepLogDays: DEFAULT_KEEP_LOG_DAYS, maxAgeHours: 26 };
 
 /** The next scheduled run after the last attempt (local time), or null when scheduling is off. */
 export function nextRunAt(policy: BackupPolicy, lastAttempt: string | null, now = new Date()): string | null {
@@ -988,7 +990,7 @@ function snapshotSummaries(repo: Repository): SnapshotSummary[] {
     .snapshotFiles()
     .map((f) => {
       const m = repo.readSnapshot(f);
-      return { id: f.replace(/\.age$/, ''), time: m.time, host: m.host, lifelineVersion: m.lifelineVersion, files: m.files.length, bytes: m.files.reduce((s, x) => s + x.size, 0), knowledgeBases: m.knowledgeBases };
+      return { id: f.replace(/\.age$/, ''), time: m.time, host: m.host, lifelineVersion: m.lifelineVersion, files: m.files.length, bytes: m.files.reduce((s, x) => s + x.size, 0), knowledgeBases: m.knowledgeBases, ...(m.retained ? { retained: true } : {}) };
     })
     .reverse();
 }

@@ -175,7 +175,9 @@ function SnapshotRow({ snapshot, canRestore, onRestore }: { snapshot: SnapshotSu
         <div className="muted small-text">{t('backups.snapshots.files', { count: formatCount(snapshot.files) })}</div>
       </td>
       <td>
-        {snapshot.knowledgeBases.length === 0 ? (
+        {snapshot.retained ? (
+          <span className="muted" data-testid="backup-snapshot-retained">{t('backups.snapshots.retained')}</span>
+        ) : snapshot.knowledgeBases.length === 0 ? (
           <span className="muted">{t('backups.snapshots.noKbs')}</span>
         ) : (
           <ul className="backup-snapshot-kbs">
@@ -191,9 +193,11 @@ function SnapshotRow({ snapshot, canRestore, onRestore }: { snapshot: SnapshotSu
         )}
       </td>
       <td className="actions">
-        <button type="button" className="danger-outline" data-testid="backup-restore" data-id={snapshot.id} disabled={!canRestore} title={canRestore ? undefined : t('backups.snapshots.needPass')} onClick={onRestore}>
-          {t('backups.snapshots.restore')}
-        </button>
+        {!snapshot.retained && (
+          <button type="button" className="danger-outline" data-testid="backup-restore" data-id={snapshot.id} disabled={!canRestore} title={canRestore ? undefined : t('backups.snapshots.needPass')} onClick={onRestore}>
+            {t('backups.snapshots.restore')}
+          </button>
+        )}
       </td>
     </tr>
   );

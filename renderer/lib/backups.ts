@@ -213,10 +213,11 @@ export interface PolicyForm {
   dailyAt: string;
   targets: readonly string[];
   keep: string;
+  keepLogs: string;
   maxAge: string;
 }
 
-export type PolicyField = 'dailyAt' | 'targets' | 'keep' | 'maxAge';
+export type PolicyField = 'dailyAt' | 'targets' | 'keep' | 'keepLogs' | 'maxAge';
 
 export interface PolicyCheck {
   /** The policy to save; null while a field is wrong. */
@@ -231,8 +232,11 @@ function wholeNumber(text: string, min: number, max: number): number | undefined
   return n >= min && n <= max ? n : undefined;
 }
 
+/** The logs' retention when a policy does not say (as the core's DEFAULT_KEEP_LOG_DAYS). */
+export const DEFAULT_KEEP_LOG_DAYS = 30;
+
 export function formOfPolicy(policy: BackupPolicy): PolicyForm {
-  return { dailyAt: policy.dailyAt ?? '', targets: [...policy.targets], keep: String(policy.keepDailySnapshots), maxAge: String(policy.maxAgeHours) };
+  return { dailyAt: policy.dailyAt ?? '', targets: [...policy.targets], keep: String(policy.keepDailySnapshots), keepLogs: String(policy.keepLogDays ?? DEFAULT_KEEP_LOG_DAYS), maxAge: String(policy.maxAgeHours) };
 }
 
 /** Checks the policy form; each wrong field gets the key of its explanation. */
@@ -242,13 +246,15 @@ export function checkPolicyForm(form: PolicyForm): PolicyCheck {
   if (dailyAt === undefined) errors.dailyAt = 'backups.policy.error.time';
   const keep = wholeNumber(form.keep, 1, 3650);
   if (keep === undefined) errors.keep = 'backups.policy.error.keep';
+  const keepLogs = wholeNumber(form.keepLogs, 1, 3650);
+  if (keepLogs === undefined) errors.keepLogs = 'backups.policy.error.keep';
   const maxAge = wholeNumber(form.maxAge, 1, 24 * 365);
   if (maxAge === undefined) errors.maxAge = 'backups.policy.error.maxAge';
   const targets = [...new Set(form.targets.map(normalizeRepoPath).filter((t) => t !== ''))];
   // A schedule with nowhere to write would fail every night.
   if (dailyAt && targets.length === 0) errors.targets = 'backups.policy.error.targets';
-  if (Object.keys(errors).length > 0 || dailyAt === undefined || keep === undefined || maxAge === undefined) return { policy: null, errors };
-  return { policy: { dailyAt, targets, keepDailySnapshots: keep, maxAgeHours: maxAge }, errors };
+  if (Object.keys(errors).length > 0 || dailyAt === undefined || keep === undefined || keepLogs === undefined || maxAge === undefined) return { policy: null, errors };
+  return { policy: { dailyAt, targets, keepDailySnapshots: keep, keepLogDays: keepLogs, maxAgeHours: maxAge }, errors };
 }
 
 /** True when the form says something else than the saved policy. */
@@ -259,6 +265,7 @@ export function policyChanged(form: PolicyForm, policy: BackupPolicy): boolean {
   return (
     p.dailyAt !== policy.dailyAt ||
     p.keepDailySnapshots !== policy.keepDailySnapshots ||
+    p.keepLogDays !== (policy.keepLogDays ?? DEFAULT_KEEP_LOG_DAYS) ||
     p.maxAgeHours !== policy.maxAgeHours ||
     p.targets.length !== policy.targets.length ||
     p.targets.some((t, i) => t !== policy.targets[i])

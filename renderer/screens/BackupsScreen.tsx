@@ -278,6 +278,20 @@ function PolicyPanel() {
           <FieldError field="keep" errors={check.errors} />
         </label>
         <label className="backup-field">
+          <span className="strong">{t('backups.policy.keepLogs')}</span>
+          <input
+            type="number"
+            min={1}
+            step={1}
+            data-testid="backup-policy-keep-logs"
+            value={form.keepLogs}
+            aria-invalid={check.errors.keepLogs ? true : undefined}
+            onChange={(e) => edit({ keepLogs: e.target.value })}
+          />
+          <span className="muted small-text">{t('backups.policy.keepLogsHint')}</span>
+          <FieldError field="keepLogs" errors={check.errors} />
+        </label>
+        <label className="backup-field">
           <span className="strong">{t('backups.policy.maxAge')}</span>
           <input
             type="number"

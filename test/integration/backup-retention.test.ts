@@ -1,8 +1,9 @@
 // Retention, as the reference site keeps its backups: the knowledge indexes (in the snapshots)
-// daily for 7 days, original documents always, models once. What a user relies on: a prune
-// removes exactly the snapshots past the retention and the blobs only they used, never an original
-// document, and the repository still verifies and restores; and where backups are made with the
-// write key (which cannot prune), the Backups status says how many snapshots wait for a prune.
+// daily for 7 days, original documents always, models once, logs 30 days. What a user relies on: a
+// prune removes exactly the snapshots past the retention and the blobs only they used; a document
+// deleted from the data root stays in the backups for good, across any number of prunes; the
+// recovery reports stay 30 days; the repository still verifies; and where backups are made with
+// the write key (which cannot prune), the Backups status says how many snapshots wait for a prune.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,6 +39,7 @@ describe('a prune', () => {
   let oldCatalogBlob = '';
   let docsBlobs: string[] = [];
   let manualBlob = '';
+  let reportBlob = '';
 
   beforeAll(async () => {
     t = tempDir('lifeline-retention-');
@@ -48,6 +50,9 @@ describe('a prune', () => {
     const manual = path.join(t.dir, 'manual.md');
     fs.writeFileSync(manual, Array.from({ length: 20_000 }, (_, i) => `第${i}条：停电后先检查UPS与交换机，再重启容器。`).join('\n'));
     await app.knowledge.ingest('demo', [{ name: 'manual.md', path: manual }]);
+    // A recovery report (a log), on the data root at the first backup only.
+    fs.mkdirSync(path.join(t.dir, 'live', 'reports'), { recursive: true });
+    fs.writeFileSync(path.join(t.dir, 'live', 'reports', 'recovery-2026-11-17.md'), '# 恢复报告\n停电后恢复，用时 40 分钟。\n');
     await app.runBackup(repoDir, PASS);
     const repo = await Repository.open(repoDir, PASS);
     const [first] = repo.snapshotFiles();
@@ -55,8 +60,9 @@ describe('a prune', () => {
     oldCatalogBlob = m1.files.find((f) => f.path === 'catalog.sqlite')!.blob;
     docsBlobs = [...new Set(m1.files.filter((f) => f.class === 'documents').map((f) => f.blob))];
     manualBlob = m1.files.find((f) => f.class === 'documents' && f.offset === undefined)!.blob;
-    // That snapshot as if made 10, 9 and 8 days ago (the same files), and the original gone.
-    for (const daysAgo of [10, 9, 8]) {
+    reportBlob = m1.files.find((f) => f.class === 'logs')!.blob;
+    // That snapshot as if made 40, 10, 9 and 8 days ago (the same files), and the original gone.
+    for (const daysAgo of [40, 10, 9, 8]) {
       const old: SnapshotManifest = { ...m1, id: `0${daysAgo}`.padStart(8, 'a'), time: new Date(Date.now() - daysAgo * DAY).toISOString() };
       await repo.writeSnapshot(old);
     }
@@ -70,6 +76,7 @@ describe('a prune', () => {
     fs.writeFileSync(src, '# 夜班交接\n夜班交接须在22:00前完成。\n');
     await app.knowledge.ingest('demo', [{ name: 'night-shift.md', path: src }]);
     app.knowledge.deleteDocument('demo', 'manual.md');
+    fs.rmSync(path.join(t.dir, 'live', 'reports', 'recovery-2026-11-17.md'));
     expect((await app.runBackup(repoDir)).pruneDeferred).toBe(true); // by write key: it prunes nothing
   }, 90_000);
   afterAll(async () => {
@@ -78,22 +85,50 @@ describe('a prune', () => {
   });
 
   it('waits, when backups are made by write key, and the Backups status says how many snapshots wait', async () => {
-    expect(snapshotsPastRetention(repoDir, 7)).toBe(3);
-    expect(app.backupStatus().pruneDue).toEqual([{ repo: repoDir, snapshots: 3 }]);
+    expect(snapshotsPastRetention(repoDir, 7)).toBe(4);
+    expect(app.backupStatus().pruneDue).toEqual([{ repo: repoDir, snapshots: 4 }]);
   });
 
-  it('removes the snapshots past the retention and the blobs only they used, keeps every original document, and leaves a repository that verifies', async () => {
+  it('removes the snapshots past the retention and the blobs only they used, keeps every original document and the logs of 30 days, and leaves a repository that verifies', async () => {
     const repo = await Repository.open(repoDir, PASS);
     const r = pruneRepository(repo, 7);
-    expect(r.removedSnapshots.length).toBe(3);
-    expect(repo.snapshotFiles().length).toBe(1);
+    expect(r.removedSnapshots.length).toBe(4);
     expect(repo.hasBlob(oldCatalogBlob)).toBe(false); // the old catalog: only the pruned snapshots had it
     expect(r.removedBlobs).toBeGreaterThanOrEqual(1);
-    // Original documents: always, even one no kept snapshot names any more.
-    expect(repo.readSnapshot(repo.snapshotFiles()[0]!).files.some((f) => f.blob === manualBlob)).toBe(false);
+    // The three within 30 days are replaced by retained manifests: each keeps the report, and the
+    // newest also the deleted manual. The one from 40 days ago goes entirely (its report is past
+    // 30 days, and the manual is kept by the newer one).
+    expect(r.retained.length).toBe(3);
+    const left = repo.snapshotFiles();
+    expect(left.filter((f) => f.endsWith('.retained.age')).length).toBe(3);
+    expect(left.filter((f) => !f.endsWith('.retained.age')).length).toBe(1);
+    const held = left.slice(0, 3).map((f) => repo.readSnapshot(f));
+    for (const m of held) expect(m).toMatchObject({ retained: true, knowledgeBases: [] });
+    expect(held.map((m) => m.files.map((f) => f.path).sort())).toEqual([
+      ['reports/recovery-2026-11-17.md'],
+      ['reports/recovery-2026-11-17.md'],
+      [expect.stringMatching(/^blobs\//), 'reports/recovery-2026-11-17.md'],
+    ]);
+    expect(held[2]!.files.find((f) => f.class === 'documents')!.blob).toBe(manualBlob);
+    expect(repo.hasBlob(reportBlob)).toBe(true);
     for (const b of [...docsBlobs, manualBlob]) expect(repo.hasBlob(b)).toBe(true);
+    // A retained manifest is not a data root: restoring it is refused, saying why; the latest is the full one.
+    expect(() => repo.findSnapshot(held[0]!.id)).toThrow(/holds only what the retention keeps/);
+    expect(repo.findSnapshot().manifest.retained).toBeUndefined();
     expect((await verifyRepository(repo)).ok).toBe(true);
     expect(snapshotsPastRetention(repoDir, 7)).toBe(0);
     expect(app.backupStatus().pruneDue).toEqual([]);
+
+    // 25 days on, the report is past its 30 days: two retained manifests go, the third keeps only the manual.
+    const r2 = pruneRepository(repo, 7, new Date(Date.now() + 25 * DAY));
+    expect(r2.removedSnapshots.length).toBe(2);
+    expect(repo.snapshotFiles().length).toBe(2);
+    expect(repo.hasBlob(reportBlob)).toBe(false);
+    expect(repo.readSnapshot(repo.snapshotFiles()[0]!).files.map((f) => f.blob)).toEqual([manualBlob]);
+    // A year on, and pruned again: the deleted manual is still there, still named.
+    pruneRepository(repo, 7, new Date(Date.now() + 400 * DAY));
+    expect(repo.hasBlob(manualBlob)).toBe(true);
+    expect(repo.snapshotFiles().length).toBe(2);
+    expect((await verifyRepository(repo)).ok).toBe(true);
   });
 });

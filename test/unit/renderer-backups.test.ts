@@ -255,7 +255,7 @@ describe('repository paths', () => {
 });
 
 describe('policy form', () => {
-  const form = (patch: Partial<PolicyForm> = {}): PolicyForm => ({ dailyAt: '02:30', targets: ['/mnt/nas/repo'], keep: '7', maxAge: '26', ...patch });
+  const form = (patch: Partial<PolicyForm> = {}): PolicyForm => ({ dailyAt: '02:30', targets: ['/mnt/nas/repo'], keep: '7', keepLogs: '30', maxAge: '26', ...patch });
 
   it('reads HH:MM, also H:MM and a full-width colon; empty is off', () => {
     expect(parseDailyTime('02:30')).toBe('02:30');
@@ -275,16 +275,16 @@ describe('policy form', () => {
 
   it('builds the policy to save from a good form', () => {
     expect(checkPolicyForm(form({ dailyAt: '3:00', targets: ['/mnt/nas/repo/', '/mnt/nas/repo', ' '] }))).toEqual({
-      policy: { dailyAt: '03:00', targets: ['/mnt/nas/repo'], keepDailySnapshots: 7, maxAgeHours: 26 },
+      policy: { dailyAt: '03:00', targets: ['/mnt/nas/repo'], keepDailySnapshots: 7, keepLogDays: 30, maxAgeHours: 26 },
       errors: {},
     });
     expect(checkPolicyForm(form({ dailyAt: '', targets: [] })).policy).toMatchObject({ dailyAt: null, targets: [] });
   });
 
   it('names each wrong field, with an explanation in both languages', () => {
-    const check = checkPolicyForm(form({ dailyAt: '25:00', keep: '0', maxAge: '1.5' }));
+    const check = checkPolicyForm(form({ dailyAt: '25:00', keep: '0', keepLogs: '-3', maxAge: '1.5' }));
     expect(check.policy).toBeNull();
-    expect(Object.keys(check.errors).sort()).toEqual(['dailyAt', 'keep', 'maxAge']);
+    expect(Object.keys(check.errors).sort()).toEqual(['dailyAt', 'keep', 'keepLogs', 'maxAge']);
     for (const key of Object.values(check.errors)) {
       for (const locale of LOCALES) expect(translate(locale, key as MessageKey).length).toBeGreaterThan(5);
     }
@@ -304,6 +304,9 @@ describe('policy form', () => {
     expect(policyChanged(form(), policy)).toBe(false);
     expect(policyChanged(form({ dailyAt: '2:30' }), policy)).toBe(false);
     expect(policyChanged(form({ keep: '8' }), policy)).toBe(true);
+    // A policy saved before the logs' retention was configurable reads as the default, 30 days.
+    expect(policyChanged(form({ keepLogs: '31' }), policy)).toBe(true);
+    expect(policyChanged(form(), { ...policy, keepLogDays: 30 })).toBe(false);
     expect(policyChanged(form({ targets: ['/other'] }), policy)).toBe(true);
     expect(policyChanged(form({ dailyAt: 'bad' }), policy)).toBe(true);
   });

@@ -31,6 +31,9 @@ interface Candidate {
   hashed?: boolean;
 }
 
+/** How long the logs (recovery reports) of a snapshot past its daily window are kept (policy keepLogDays). */
+export const DEFAULT_KEEP_LOG_DAYS = 30;
+
 /** Rows that change with every backup or check; left out of the copy so an unchanged root dedups. */
 const VOLATILE_SQL = `
   DELETE FROM job;
@@ -392,25 +395,65 @@ export async function verifyRepository(repo: Repository, options: { sample?: num
 }
 
 /**
- * Retention (the reference site's policy): snapshots — which hold the knowledge indexes — are
- * kept as the newest of each of the last `keepDaily` days (and all of the last 24 hours); original documents are kept
- * forever (their blobs are never removed); model files are stored once (deduplicated). Blobs
- * that no kept snapshot references and that are not documents are removed.
+ * Retention (the reference site's policy, README "Retention"):
+ * - snapshots, which hold the knowledge indexes: the newest of each of the last `keepDaily` days,
+ *   and all of the last 24 hours (snapshotsToKeep);
+ * - original documents: for good. A document that no kept snapshot names any more (deleted from
+ *   the data root since) stays named by a retained manifest (`<time>-<id>.retained.age`, see
+ *   SnapshotManifest.retained) in place of the newest snapshot that had it;
+ * - logs (the recovery reports): `keepLogDays`, in the retained manifests as well;
+ * - model files: stored once (deduplicated).
+ * Blobs that no remaining manifest names and that are not documents are removed.
  */
-export function pruneRepository(repo: Repository, keepDaily: number, now = new Date()): { removedSnapshots: string[]; removedBlobs: number } {
+export function pruneRepository(
+  repo: Repository,
+  keepDaily: number,
+  now = new Date(),
+  keepLogDays = DEFAULT_KEEP_LOG_DAYS,
+): { removedSnapshots: string[]; retained: string[]; removedBlobs: number } {
   repo.requireRead();
   const files = repo.snapshotFiles();
   const manifests = files.map((f) => ({ file: f, m: repo.readSnapshot(f) }));
-  const keep = snapshotsToKeep(manifests.map(({ file, m }) => ({ file, time: m.time })), keepDaily, now);
+  const keep = snapshotsToKeep(manifests.filter(({ m }) => !m.retained).map(({ file, m }) => ({ file, time: m.time })), keepDaily, now);
+  const logCutoff = new Date(now.getTime() - keepLogDays * 86_400_000).toISOString();
+  // Documents the kept snapshots name; then, newest first, what each other snapshot alone still
+  // holds: documents not named yet, and logs within their days.
+  const named = new Set<string>();
+  for (const { file, m } of manifests) if (keep.has(file)) for (const f of m.files) if (f.class === 'documents') named.add(f.sha256);
+  /** Retained manifests to write: in place of a full snapshot, or of a retained one that changed. */
+  const toWrite: SnapshotManifest[] = [];
+  /** Retained manifests rewritten in place: what they name now is in toWrite, not in their old files. */
+  const rewritten = new Set<string>();
+  for (const { file, m } of [...manifests].sort((a, b) => (a.m.time < b.m.time ? 1 : -1))) {
+    if (keep.has(file)) continue;
+    const held = m.files.filter((f) => (f.class === 'documents' && !named.has(f.sha256)) || (f.class === 'logs' && m.time > logCutoff));
+    for (const f of held) if (f.class === 'documents') named.add(f.sha256);
+    if (held.length === 0) continue;
+    if (m.retained && held.length === m.files.length) {
+      keep.add(file); // unchanged
+      continue;
+    }
+    const r: SnapshotManifest = { ...m, knowledgeBases: [], files: held, sha256sums: held.map((f) => `${f.sha256}  ${f.path}`).join('\n') + '\n', retained: true };
+    delete r.catalogCheck;
+    toWrite.push(r);
+    if (m.retained) {
+      keep.add(file); // rewritten in place, under the same name
+      rewritten.add(file);
+    }
+  }
   const removedSnapshots = files.filter((f) => !keep.has(f));
   const live = new Set<string>();
   const documents = new Set<string>();
   for (const { file, m } of manifests) {
     for (const f of m.files) {
       if (f.class === 'documents') documents.add(f.blob);
-      if (keep.has(file)) live.add(f.blob);
+      if (keep.has(file) && !rewritten.has(file)) live.add(f.blob);
     }
   }
+  for (const m of toWrite) for (const f of m.files) live.add(f.blob);
+  // The retained manifests before the snapshots they replace go (a crash in between leaves both:
+  // the next prune replaces the snapshot again, by the same name).
+  const retained = toWrite.map((m) => repo.writeManifest(m).replace(/\.age$/, ''));
   // Manifests first, then blobs: a crash in between leaves only unreferenced blobs.
   for (const f of removedSnapshots) repo.removeSnapshot(f);
   // Temp files of interrupted backups (a new blob is only named once it is durable; until then
@@ -423,7 +466,7 @@ export function pruneRepository(repo: Repository, keepDaily: number, now = new D
       removedBlobs++;
     }
   }
-  return { removedSnapshots: removedSnapshots.map((f) => f.replace(/\.age$/, '')), removedBlobs };
+  return { removedSnapshots: removedSnapshots.map((f) => f.replace(/\.age$/, '')), retained, removedBlobs };
 }
 
 /**
@@ -448,9 +491,10 @@ export function snapshotsToKeep(snaps: readonly { file: string; time: string }[]
 }
 
 /**
- * How many snapshots of the repository in `dir` the retention would remove, from their file names
- * alone (a snapshot is named by its time, see Repository.writeSnapshot): what waits for a prune
- * when backups are made with the write key, which cannot prune. 0 when the folder cannot be read.
+ * How many full snapshots of the repository in `dir` are past the daily retention, from their file
+ * names alone (a snapshot is named by its time, see Repository.writeSnapshot): what waits for a
+ * prune when backups are made with the write key, which cannot prune. (Retained manifests, small
+ * and mostly kept for good, are not counted.) 0 when the folder cannot be read.
  */
 export function snapshotsPastRetention(dir: string, keepDaily: number, now = new Date()): number {
   let names: string[];

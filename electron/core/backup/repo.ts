@@ -81,7 +81,17 @@ export interface SnapshotManifest {
    * catalog that passes: the checks prove the backup sound, not its origin.)
    */
   catalogCheck?: { sha256: string; sqlite: string; fulltext: 'ok'; structure?: 'ok' };
+  /**
+   * What the retention keeps of a snapshot past its daily window (pruneRepository), in
+   * `<time>-<id>.retained.age`: its logs (the recovery reports) for `keepLogDays`, and, for good,
+   * the original documents that no newer snapshot names (documents deleted from the data root since).
+   * It cannot be restored as a data root; its files can be taken by hand.
+   */
+  retained?: true;
 }
+
+/** The file name suffix of a retained snapshot (see SnapshotManifest.retained). */
+export const RETAINED_SUFFIX = '.retained.age';
 
 export class Repository {
   private constructor(
@@ -396,7 +406,13 @@ export class Repository {
   /** Writes the manifest last: the caller has made every blob it names durable (BlobWriter.finish). */
   async writeSnapshot(manifest: SnapshotManifest): Promise<string> {
     await this.keyWritten; // a new repository: its key durable before its first manifest
-    const name = `${manifest.time.replace(/[:.]/g, '-')}-${manifest.id}.age`;
+    return this.writeManifest(manifest);
+  }
+
+  /** Writes a manifest of a repository whose key is durable (writeSnapshot; a prune's logs-only manifests), by atomic rename. */
+  writeManifest(manifest: SnapshotManifest): string {
+    checkManifest(manifest);
+    const name = `${manifest.time.replace(/[:.]/g, '-')}-${manifest.id}${manifest.retained ? RETAINED_SUFFIX : '.age'}`;
     const sealed = age.encryptBufferToRecipient(Buffer.from(JSON.stringify(manifest)), this.info.recipient);
     try {
       writeFileAtomic(path.join(this.dir, 'snapshots', name), sealed);
@@ -437,11 +453,16 @@ export class Repository {
 
   /** Finds a snapshot by id (or file name); the newest when id is absent. */
   findSnapshot(id?: string): { file: string; manifest: SnapshotManifest } {
-    const files = this.snapshotFiles();
-    if (files.length === 0) throw new UserError('no-snapshots', `the repository in ${this.dir} has no snapshots yet`);
-    const file = id ? files.find((f) => f === id || f.endsWith(`-${id}.age`) || f.replace(/\.age$/, '') === id) : files[files.length - 1];
+    const all = this.snapshotFiles();
+    const files = all.filter((f) => !f.endsWith(RETAINED_SUFFIX));
+    if (files.length === 0) throw new UserError('no-snapshots', `the repository in ${this.dir} has no snapshots yet${all.length ? ' (only the logs that the retention keeps)' : ''}`);
+    const file = id ? all.find((f) => f === id || f.endsWith(`-${id}.age`) || f.endsWith(`-${id}${RETAINED_SUFFIX}`) || f.replace(/\.age$/, '') === id) : files[files.length - 1];
     if (!file) throw new UserError('no-such-snapshot', `no snapshot ${id} in ${this.dir}; see lifeline backups list`);
-    return { file, manifest: this.readSnapshot(file) };
+    const manifest = file.endsWith(RETAINED_SUFFIX) ? null : this.readSnapshot(file);
+    if (!manifest || manifest.retained) {
+      throw new UserError('retained-snapshot', `snapshot ${file} in ${this.dir} holds only what the retention keeps of an older snapshot (its logs, and original documents no newer snapshot names), and cannot be restored as a data root: choose a full snapshot (lifeline backups list), or take its files by hand (README "Repository format")`);
+    }
+    return { file, manifest };
   }
 
   removeSnapshot(file: string): void {
