@@ -70,7 +70,7 @@ describe('Repository.create (a first backup)', () => {
     const first = Repository.create(dir, PASS);
     const second = await Repository.init(dir, PASS).catch((e: unknown) => e);
     expect(codeOf(second)).toBe('repo-init-running');
-    await first.writeSnapshot({ format: 'lifeline-snapshot', version: 1, id: 'x', time: new Date().toISOString(), host: 'h', lifelineVersion: '0', knowledgeBases: [], files: [], sha256sums: '' });
+    await first.writeSnapshot({ format: 'lifeline-snapshot', version: 1, id: 'abcd', time: new Date().toISOString(), host: 'h', lifelineVersion: '0', knowledgeBases: [], files: [], sha256sums: '' });
     expect((await Repository.open(dir, PASS)).info.id).toBe(first.info.id);
   });
 });
