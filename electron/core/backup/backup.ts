@@ -424,8 +424,14 @@ export function pruneRepository(
   const toWrite: SnapshotManifest[] = [];
   /** Retained manifests rewritten in place: what they name now is in toWrite, not in their old files. */
   const rewritten = new Set<string>();
-  for (const { file, m } of [...manifests].sort((a, b) => (a.m.time < b.m.time ? 1 : -1))) {
-    if (keep.has(file)) continue;
+  // A retained manifest beside the snapshot it replaces (a prune cut short between the two): the
+  // snapshot is the whole truth, and its retained manifest is written again from it below.
+  const base = (f: string) => f.replace(/(\.retained)?\.age$/, '');
+  const fullBases = new Set(manifests.filter(({ m }) => !m.retained).map(({ file }) => base(file)));
+  const superseded = new Set(manifests.filter(({ file, m }) => m.retained && fullBases.has(base(file))).map(({ file }) => file));
+  const newestFirst = (a: { m: SnapshotManifest }, b: { m: SnapshotManifest }) => (a.m.time === b.m.time ? Number(!!a.m.retained) - Number(!!b.m.retained) : a.m.time < b.m.time ? 1 : -1);
+  for (const { file, m } of [...manifests].sort(newestFirst)) {
+    if (keep.has(file) || superseded.has(file)) continue;
     const held = m.files.filter((f) => (f.class === 'documents' && !named.has(f.sha256)) || (f.class === 'logs' && m.time > logCutoff));
     for (const f of held) if (f.class === 'documents') named.add(f.sha256);
     if (held.length === 0) continue;
@@ -438,6 +444,12 @@ export function pruneRepository(
     toWrite.push(r);
     if (m.retained) {
       keep.add(file); // rewritten in place, under the same name
+      rewritten.add(file);
+    }
+  }
+  for (const file of superseded) {
+    if (toWrite.some((m) => base(repo.manifestName(m)) === base(file))) {
+      keep.add(file); // written again, under the same name
       rewritten.add(file);
     }
   }

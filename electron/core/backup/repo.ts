@@ -409,10 +409,15 @@ export class Repository {
     return this.writeManifest(manifest);
   }
 
+  /** The file name in snapshots/ of a manifest: its time and id (and the suffix of a retained one). */
+  manifestName(manifest: SnapshotManifest): string {
+    return `${manifest.time.replace(/[:.]/g, '-')}-${manifest.id}${manifest.retained ? RETAINED_SUFFIX : '.age'}`;
+  }
+
   /** Writes a manifest of a repository whose key is durable (writeSnapshot; a prune's logs-only manifests), by atomic rename. */
   writeManifest(manifest: SnapshotManifest): string {
     checkManifest(manifest);
-    const name = `${manifest.time.replace(/[:.]/g, '-')}-${manifest.id}${manifest.retained ? RETAINED_SUFFIX : '.age'}`;
+    const name = this.manifestName(manifest);
     const sealed = age.encryptBufferToRecipient(Buffer.from(JSON.stringify(manifest)), this.info.recipient);
     try {
       writeFileAtomic(path.join(this.dir, 'snapshots', name), sealed);
