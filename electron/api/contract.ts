@@ -305,7 +305,8 @@ export interface BackupPolicy {
   maxAgeHours: number;
   /**
    * A file holding the repositories' passphrase (mode 0600), read by scheduled backups only.
-   * Without it scheduled backups cannot run unattended; the status says so.
+   * Optional: without it, each scheduled backup uses the write key this data root remembers for
+   * its target (no passphrase on the machine), and pruning waits for a backup given the passphrase.
    */
   passphraseFile?: string | null;
 }
