@@ -146,6 +146,36 @@ function FieldError({ field, errors }: { field: PolicyField; errors: Partial<Rec
   );
 }
 
+/** One whole-number field of the policy form (days or hours), with its hint and its error. */
+function NumberField(props: {
+  field: 'keep' | 'keepLogs' | 'maxAge';
+  label: MessageKey;
+  hint: MessageKey;
+  testId: string;
+  form: PolicyForm;
+  errors: Partial<Record<PolicyField, MessageKey>>;
+  edit: (patch: Partial<PolicyForm>) => void;
+}) {
+  const t = useT();
+  const { field, errors } = props;
+  return (
+    <label className="backup-field">
+      <span className="strong">{t(props.label)}</span>
+      <input
+        type="number"
+        min={1}
+        step={1}
+        data-testid={props.testId}
+        value={props.form[field]}
+        aria-invalid={errors[field] ? true : undefined}
+        onChange={(e) => props.edit({ [field]: e.target.value })}
+      />
+      <span className="muted small-text">{t(props.hint)}</span>
+      <FieldError field={field} errors={errors} />
+    </label>
+  );
+}
+
 function PolicyPanel() {
   const t = useT();
   const status = useBackups((s) => s.status);
@@ -263,48 +293,9 @@ function PolicyPanel() {
       </fieldset>
 
       <div className="backup-policy-numbers">
-        <label className="backup-field">
-          <span className="strong">{t('backups.policy.keep')}</span>
-          <input
-            type="number"
-            min={1}
-            step={1}
-            data-testid="backup-policy-keep"
-            value={form.keep}
-            aria-invalid={check.errors.keep ? true : undefined}
-            onChange={(e) => edit({ keep: e.target.value })}
-          />
-          <span className="muted small-text">{t('backups.policy.keepHint')}</span>
-          <FieldError field="keep" errors={check.errors} />
-        </label>
-        <label className="backup-field">
-          <span className="strong">{t('backups.policy.keepLogs')}</span>
-          <input
-            type="number"
-            min={1}
-            step={1}
-            data-testid="backup-policy-keep-logs"
-            value={form.keepLogs}
-            aria-invalid={check.errors.keepLogs ? true : undefined}
-            onChange={(e) => edit({ keepLogs: e.target.value })}
-          />
-          <span className="muted small-text">{t('backups.policy.keepLogsHint')}</span>
-          <FieldError field="keepLogs" errors={check.errors} />
-        </label>
-        <label className="backup-field">
-          <span className="strong">{t('backups.policy.maxAge')}</span>
-          <input
-            type="number"
-            min={1}
-            step={1}
-            data-testid="backup-policy-maxage"
-            value={form.maxAge}
-            aria-invalid={check.errors.maxAge ? true : undefined}
-            onChange={(e) => edit({ maxAge: e.target.value })}
-          />
-          <span className="muted small-text">{t('backups.policy.maxAgeHint')}</span>
-          <FieldError field="maxAge" errors={check.errors} />
-        </label>
+        <NumberField field="keep" label="backups.policy.keep" hint="backups.policy.keepHint" testId="backup-policy-keep" form={form} errors={check.errors} edit={edit} />
+        <NumberField field="keepLogs" label="backups.policy.keepLogs" hint="backups.policy.keepLogsHint" testId="backup-policy-keep-logs" form={form} errors={check.errors} edit={edit} />
+        <NumberField field="maxAge" label="backups.policy.maxAge" hint="backups.policy.maxAgeHint" testId="backup-policy-maxage" form={form} errors={check.errors} edit={edit} />
       </div>
 
       <div className="dialog-buttons">

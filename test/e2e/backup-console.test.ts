@@ -51,6 +51,7 @@ describe.skipIf(skip)('the Backups screen in headless Chromium', () => {
     await page.getByTestId('backup-repo-path').fill(repo);
     await page.getByTestId('backup-repo-path').press('Enter');
     await page.getByTestId('backup-passphrase').fill('night shift passphrase');
+
     await page.getByTestId('backup-passphrase2').fill('night shift passphrase');
     await page.getByTestId('backup-init').click();
     await page.getByTestId('backup-run').click();
@@ -70,6 +71,14 @@ describe.skipIf(skip)('the Backups screen in headless Chromium', () => {
     const snapshotsOnDrive = () => fs.readdirSync(path.join(repo, 'snapshots')).filter((n) => n.endsWith('.age')).length;
     await expect.poll(snapshotsOnDrive, { timeout: 60_000 }).toBe(2);
     await page.getByTestId('backup-passphrase').fill('night shift passphrase');
+
+    // The schedule (to this drive) and its retention: the logs' days are set on the screen and saved.
+    await page.locator(`[data-testid="backup-policy-target"][data-repo="${repo}"]`).check();
+    await page.getByTestId('backup-policy-keep-logs').fill('45');
+    await page.getByTestId('backup-policy-save').click();
+    await page.getByTestId('backup-policy-saved').waitFor({ timeout: 15_000 });
+    const status = await fetch(new URL('/api/backup.status', server.url), { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${server.token}` }, body: '{}' });
+    expect(await status.json()).toMatchObject({ policy: { keepLogDays: 45, targets: [repo] } });
 
     await page.getByTestId('backup-restore').first().click();
     await page.getByTestId('backup-restore-confirm-input').fill('恢复');
