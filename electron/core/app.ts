@@ -558,6 +558,9 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
     // about 0.7 s; nothing can be decrypted before it ends).
     offload.available();
     const repo = await openRepo(repoDir, passphrase);
+    // This machine's backup settings and record (the schedule, the write keys, the last backups)
+    // are not in any backup (VOLATILE_SQL): a restore over the live data root carries them over.
+    const machineRows = kb ? [] : (db.prepare("SELECT key, value FROM meta WHERE key = 'backup_policy' OR key LIKE 'backup_writekey:%' OR key LIKE 'last_backup%'").all() as { key: string; value: string }[]);
     const kbCounts = () => knowledge.listKbs().map((k) => ({ name: k.name, documents: k.documents, chunks: k.chunks }));
     let released = false;
     // The sha256 of every file the restore decrypted, and the approximate indexes the staged
@@ -599,9 +602,13 @@ async function startLifeline(options: OpenOptions, root: string, layout: DataRoo
       return result;
     } finally {
       if (released) await reattach(completed ? { knownHashes: decrypted, loadedAnn } : undefined);
-      // The restored catalog holds no write keys (a backup leaves them out): the repository just
-      // unlocked is remembered again, so the next backup to it needs no passphrase either.
-      if (completed) rememberWriteKey(repo);
+      // The restored catalog holds no write keys (a backup leaves them out): the live root's are
+      // put back, and the repository just unlocked is remembered, so the next backup to it needs
+      // no passphrase either.
+      if (completed) {
+        for (const r of machineRows) if (getMeta(db, r.key) === null) setMeta(db, r.key, r.value);
+        rememberWriteKey(repo);
+      }
       setState({ status: 'ready', phase: 'ready', percent: 100 });
     }
   }

@@ -163,4 +163,24 @@ describe('a backup without the passphrase', () => {
     expect(r2.status).not.toBe(0);
     expect(r2.stderr).toMatch(/--passphrase-file/);
   }, 240_000);
+
+  it('is still possible after a restore over the live data root, which keeps this machine\'s schedule and backup record', async () => {
+    app = await openLifeline({ dataDir: live, shell: 'cli' });
+    await app.whenReady();
+    const other = path.join(t.dir, 'second-drive');
+    await app.runBackup(other, 'a second passphrase 42'); // another repository, unlocked once
+    await app.handlers['backup.setPolicy']({ targets: [repoDir, other], dailyAt: '03:15', keepLogDays: 40 });
+    const before = app.backupStatus();
+    await app.runRestore(repoDir, PASS);
+    const after = app.backupStatus();
+    expect(after.policy).toEqual(before.policy);
+    expect(after.lastGood).toEqual(before.lastGood);
+    // A new process (nothing unlocked in memory): both write keys are on the restored root.
+    await app.close();
+    app = await openLifeline({ dataDir: live, shell: 'cli' });
+    await app.whenReady();
+    expect(app.canBackUpWithoutPassphrase(other)).toBe(true);
+    expect(app.canBackUpWithoutPassphrase(repoDir)).toBe(true);
+    expect((await app.runBackup(other)).pruneDeferred).toBe(true);
+  }, 120_000);
 });
