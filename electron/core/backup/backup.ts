@@ -321,7 +321,7 @@ export async function backupDataRoot(
       knowledgeBases: kbs,
       files: manifestFiles,
       ...(checked ? { catalogCheck: { sha256: catalog.sha256, sqlite: checked.sqlite, fulltext: 'ok' as const, ...(checked.structure ? { structure: 'ok' as const } : {}) } } : {}),
-      sha256sums: manifestFiles.map((f) => `${f.sha256}  ${f.path}`).join('\n') + '\n',
+      sha256sums: sha256sumsOf(manifestFiles),
     };
     const snapshot = await repo.writeSnapshot(manifest);
     return { repo: repo.dir, snapshot: snapshot.replace(/\.age$/, ''), files: files.length, newFiles, bytesTotal, bytesWritten, durationMs: Date.now() - started, pruned: [] };
@@ -439,7 +439,7 @@ export function pruneRepository(
       keep.add(file); // unchanged
       continue;
     }
-    const r: SnapshotManifest = { ...m, knowledgeBases: [], files: held, sha256sums: held.map((f) => `${f.sha256}  ${f.path}`).join('\n') + '\n', retained: true };
+    const r: SnapshotManifest = { ...m, knowledgeBases: [], files: held, sha256sums: sha256sumsOf(held), retained: true };
     delete r.catalogCheck;
     toWrite.push(r);
     if (m.retained) {
@@ -479,6 +479,11 @@ export function pruneRepository(
     }
   }
   return { removedSnapshots: removedSnapshots.map((f) => f.replace(/\.age$/, '')), retained, removedBlobs };
+}
+
+/** A manifest's files in `sha256sum` format (SnapshotManifest.sha256sums). */
+function sha256sumsOf(files: readonly ManifestFile[]): string {
+  return files.map((f) => `${f.sha256}  ${f.path}`).join('\n') + '\n';
 }
 
 /**
